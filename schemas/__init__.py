@@ -1,0 +1,22 @@
+"""Public event contract of loyalty-ledger: pydantic models and their JSON Schema files."""
+
+from schemas.ids import derive_event_id, order_status_event_id
+from schemas.orders import (
+    Amounts,
+    Customer,
+    OrderStatusChanged,
+    PaymentStatus,
+)
+from schemas.points import PointsEarned, PointsEvent, PointsRemoved
+
+__all__ = [
+    "Amounts",
+    "Customer",
+    "OrderStatusChanged",
+    "PaymentStatus",
+    "PointsEarned",
+    "PointsEvent",
+    "PointsRemoved",
+    "derive_event_id",
+    "order_status_event_id",
+]

@@ -1,0 +1,1 @@
+"""Read API: balances and ledgers from the projections and the event store."""

@@ -1,0 +1,1 @@
+"""The ``loyalty`` command line."""

@@ -1,0 +1,47 @@
+"""PostgreSQL connection pools (asyncpg)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from services.common.errors import ServiceUnavailableError
+
+logger = logging.getLogger(__name__)
+
+
+def describe_database(url: str) -> str:
+    """Return ``host:port/dbname`` of ``url`` without the password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    await connection.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+    )
+
+
+async def create_pool(url: str, *, max_size: int = 5) -> asyncpg.Pool:
+    """Open a pool to ``url`` or raise ServiceUnavailableError naming what to start."""
+    try:
+        pool = await asyncpg.create_pool(
+            url, min_size=1, max_size=max_size, init=_init_connection, command_timeout=60
+        )
+    except (OSError, asyncpg.CannotConnectNowError) as error:
+        raise ServiceUnavailableError(
+            f"PostgreSQL at {describe_database(url)} does not answer ({error}). "
+            "Start it, for example with "
+            "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start', "
+            "or set LOYALTY_DATABASE_URL."
+        ) from error
+    except asyncpg.InvalidCatalogNameError as error:
+        raise ServiceUnavailableError(
+            f"database {describe_database(url)} does not exist. "
+            "Create it and run 'loyalty db migrate'."
+        ) from error
+    logger.info("connected to PostgreSQL at %s", describe_database(url))
+    return pool

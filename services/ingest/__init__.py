@@ -1,0 +1,1 @@
+"""The ingest HTTP service: verifies Lightspeed webhooks and publishes order events."""

@@ -1,0 +1,62 @@
+"""The HTTP application: webhooks, the read API and health checks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.api.points import router as points_router
+from services.common.db import create_pool
+from services.common.settings import IngestSettings
+from services.ingest.publisher import OrderEventPublisher
+from services.ingest.webhooks import router as webhook_router
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: IngestSettings) -> FastAPI:
+    """Build the application; the pool and the producer open at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.pool = await create_pool(settings.database_url, max_size=settings.database_pool_size)
+        app.state.publisher = OrderEventPublisher(settings)
+        logger.info("ingest started on %s:%d", settings.http_host, settings.http_port)
+        try:
+            yield
+        finally:
+            await app.state.publisher.close()
+            await app.state.pool.close()
+            logger.info("ingest stopped")
+
+    app = FastAPI(title="loyalty-ledger", lifespan=lifespan)
+    app.include_router(webhook_router)
+    app.include_router(points_router)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        database = await _database_ready(request)
+        broker = await request.app.state.publisher.is_ready()
+        status = 200 if database and broker else 503
+        return JSONResponse({"database": database, "broker": broker}, status_code=status)
+
+    return app
+
+
+async def _database_ready(request: Request) -> bool:
+    try:
+        async with asyncio.timeout(2.0):
+            await request.app.state.pool.fetchval("SELECT 1")
+    except (OSError, TimeoutError, Exception):  # noqa: BLE001 - any failure means not ready
+        return False
+    return True

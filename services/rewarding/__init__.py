@@ -1,0 +1,1 @@
+"""The rewarding consumer: turns order events into points events in the store."""

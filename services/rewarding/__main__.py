@@ -1,0 +1,19 @@
+"""Run the rewarding consumer: ``python -m services.rewarding``."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.common.logs import configure_logging
+from services.common.settings import RewardingSettings
+from services.rewarding.consumer import RewardingService
+
+
+def main() -> None:
+    settings = RewardingSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(RewardingService(settings).app.run())
+
+
+if __name__ == "__main__":
+    main()

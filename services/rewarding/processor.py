@@ -1,0 +1,186 @@
+"""Applies a batch of order records to the event store in one transaction.
+
+The transaction appends the decided events, updates the projections and stores
+the next offsets, so a redelivered record finds its offset consumed and changes
+nothing. Records that cannot be applied are dead-lettered before the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+
+import asyncpg
+from pydantic import ValidationError
+
+from schemas.orders import OrderStatusChanged
+from schemas.points import PointsEarned, PointsRemoved
+from services.rewarding.decider import decide
+from services.rewarding.events import OrderEventIgnored, OrderStatusApplied
+from services.rewarding.records import BatchOutcome, DeadLetter, InboundRecord
+from services.rewarding.rules_source import RulesSource
+from services.rewarding.state import OrderState, fold
+from services.store.event_store import NewEvent, append, load_streams
+from services.store.merchants import existing_merchant_ids
+from services.store.offsets import lock_offsets, save_offsets
+from services.store.projections import CustomerProfile, add_to_balances, upsert_customers
+
+logger = logging.getLogger(__name__)
+
+DeadLetterSink = Callable[[Sequence[DeadLetter]], Awaitable[None]]
+
+# Longest validation message kept in a dead letter's reason.
+MAX_REASON_CHARS = 2000
+
+
+def parse_record(record: InboundRecord) -> OrderStatusChanged | DeadLetter:
+    """Return the order event in ``record``, or a dead letter saying why there is none."""
+    if record.value is None:
+        return DeadLetter(record, "EmptyRecord", "record has no value (a tombstone)")
+    try:
+        return OrderStatusChanged.model_validate_json(record.value)
+    except ValidationError as error:
+        reason = str(error)[:MAX_REASON_CHARS]
+        return DeadLetter(record, "ValidationError", reason)
+
+
+class BatchProcessor:
+    """Decides and stores a batch of order records atomically."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        group_id: str,
+        rules_source: RulesSource,
+        dead_letter_sink: DeadLetterSink,
+    ) -> None:
+        self._pool = pool
+        self._group_id = group_id
+        self._rules_source = rules_source
+        self._dead_letter_sink = dead_letter_sink
+
+    async def process(self, records: Sequence[InboundRecord]) -> BatchOutcome:
+        """Apply ``records`` once; records at offsets already stored are skipped."""
+        outcome = BatchOutcome(consumed=len(records))
+        if not records:
+            return outcome
+        parsed = [(record, parse_record(record)) for record in records]
+
+        async with self._pool.acquire() as connection, connection.transaction():
+            stored = await lock_offsets(
+                connection, self._group_id, {(r.topic, r.partition) for r in records}
+            )
+            fresh = [
+                (record, item)
+                for record, item in parsed
+                if record.offset >= stored[(record.topic, record.partition)]
+            ]
+            outcome.redelivered = len(parsed) - len(fresh)
+
+            events = [item for _, item in fresh if isinstance(item, OrderStatusChanged)]
+            known = await existing_merchant_ids(connection, (e.merchant_id for e in events))
+            rules = await self._rules_source.rules_for(connection, known)
+            histories = await load_streams(connection, {e.stream_id for e in events})
+            states = {stream_id: fold(history) for stream_id, history in histories.items()}
+
+            new_events: list[NewEvent] = []
+            profiles: list[CustomerProfile] = []
+            for record, item in fresh:
+                if isinstance(item, DeadLetter):
+                    outcome.dead_letters.append(item)
+                    continue
+                if item.merchant_id not in known:
+                    outcome.dead_letters.append(
+                        DeadLetter(
+                            record,
+                            "UnknownMerchant",
+                            f"merchant_id {item.merchant_id!r} is not registered; "
+                            "add it with 'loyalty merchant add' and replay the dead letter",
+                        )
+                    )
+                    continue
+                state = states.get(item.stream_id, OrderState())
+                decided = decide(state, item, rules[item.merchant_id])
+                for event in decided:
+                    state = state.evolve(event)
+                    new_events.append(
+                        NewEvent(
+                            stream_id=item.stream_id,
+                            stream_version=state.version,
+                            merchant_id=item.merchant_id,
+                            customer_key=item.customer.key,
+                            event=event,
+                        )
+                    )
+                states[item.stream_id] = state
+                _count(outcome, decided)
+                if decided and item.customer.key is not None:
+                    profiles.append(_profile(item))
+
+            positions = await append(connection, new_events)
+            outcome.events_appended = len(positions)
+            await add_to_balances(connection, _balance_deltas(new_events, positions))
+            await upsert_customers(connection, profiles)
+
+            if outcome.dead_letters:
+                await self._dead_letter_sink(outcome.dead_letters)
+
+            outcome.next_offsets = _next_offsets(records, stored)
+            await save_offsets(connection, self._group_id, outcome.next_offsets)
+        return outcome
+
+
+def _count(outcome: BatchOutcome, decided: Sequence[object]) -> None:
+    if not decided:
+        outcome.duplicates += 1
+        return
+    for event in decided:
+        if isinstance(event, OrderStatusApplied):
+            outcome.applied += 1
+        elif isinstance(event, OrderEventIgnored):
+            if event.reason.startswith("stale"):
+                outcome.stale += 1
+            else:
+                outcome.ignored += 1
+        elif isinstance(event, PointsEarned):
+            outcome.points_earned += event.points
+        elif isinstance(event, PointsRemoved):
+            outcome.points_removed += event.points
+
+
+def _profile(event: OrderStatusChanged) -> CustomerProfile:
+    assert event.customer.key is not None
+    return CustomerProfile(
+        merchant_id=event.merchant_id,
+        customer_key=event.customer.key,
+        platform_customer_id=event.customer.platform_id,
+        email=event.customer.email,
+        first_name=event.customer.first_name,
+        last_name=event.customer.last_name,
+        language=event.customer.language,
+        seen_at=event.occurred_at,
+    )
+
+
+def _balance_deltas(
+    events: Sequence[NewEvent], positions: Sequence[int]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    deltas: dict[tuple[str, str], tuple[int, int]] = defaultdict(lambda: (0, 0))
+    for new_event, position in zip(events, positions, strict=True):
+        event = new_event.event
+        if isinstance(event, PointsEarned | PointsRemoved):
+            key = (event.merchant_id, event.customer_key)
+            points, last = deltas[key]
+            deltas[key] = (points + event.signed_points, max(last, position))
+    return dict(deltas)
+
+
+def _next_offsets(
+    records: Sequence[InboundRecord], stored: dict[tuple[str, int], int]
+) -> dict[tuple[str, int], int]:
+    next_offsets = dict(stored)
+    for record in records:
+        key = (record.topic, record.partition)
+        next_offsets[key] = max(next_offsets[key], record.offset + 1)
+    return next_offsets

@@ -1,0 +1,1 @@
+"""The append-only points event store in PostgreSQL, its projections and migrations."""
