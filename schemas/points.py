@@ -26,7 +26,9 @@ class _PointsEventBase(BaseModel):
     customer_key: Annotated[str, Field(min_length=1)]
     order_id: Annotated[str, Field(min_length=1)]
     order_number: Annotated[str, Field(min_length=1)]
-    points: Annotated[int, Field(gt=0, description="Always positive; the event type gives the sign.")]
+    points: Annotated[
+        int, Field(gt=0, description="Always positive; the event type gives the sign.")
+    ]
     reason: Annotated[str, Field(min_length=1, examples=["payment status became paid"])]
     rule_version: Annotated[int, Field(ge=1, description="Settings version the rule ran with.")]
     source_event_id: uuid.UUID = Field(description="Id of the order event that caused this one.")

@@ -20,7 +20,10 @@ async def get_points(merchant_id: str, customer_key: str, request: Request) -> J
         )
     if ledger.balance is None:
         return JSONResponse(
-            {"error": f"customer {customer_key!r} of merchant {merchant_id!r} has no points history"},
+            {
+                "error": f"customer {customer_key!r} of merchant {merchant_id!r} "
+                "has no points history"
+            },
             status_code=404,
         )
     return JSONResponse(ledger.to_json())

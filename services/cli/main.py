@@ -42,7 +42,7 @@ def db_migrate() -> None:
     settings = CommonSettings()
     try:
         migrate.upgrade(settings.database_url)
-    except Exception as error:  # noqa: BLE001 - Alembic and drivers raise many types
+    except Exception as error:
         raise fail(f"migration failed: {error}") from error
     console.print(f"database at revision {migrate.current_revision(settings.database_url)}")
 
@@ -66,7 +66,9 @@ def merchant_add(
     shop_id: Annotated[int, typer.Option(help="Numeric Lightspeed shop id (X-Shop-Id).", min=1)],
     secret: Annotated[str, typer.Option(help="The app secret that signs the shop's webhooks.")],
     name: Annotated[str, typer.Option(help="Shop name shown to customers.")],
-    cluster: Annotated[str, typer.Option(help="Lightspeed cluster (X-Cluster-Id): eu1 or us1.")] = "eu1",
+    cluster: Annotated[
+        str, typer.Option(help="Lightspeed cluster (X-Cluster-Id): eu1 or us1.")
+    ] = "eu1",
     currency: Annotated[str, typer.Option(help="Base currency, ISO 4217 (EUR, USD, ...).")] = "EUR",
     merchant_id: Annotated[
         str | None, typer.Option(help="Merchant id; defaults to ls-<cluster>-<shop id>.")

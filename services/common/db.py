@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import TypeAlias
 from urllib.parse import urlsplit
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from services.common.errors import ServiceUnavailableError
 
@@ -19,7 +21,7 @@ def describe_database(url: str) -> str:
     return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
 
 
-async def _init_connection(connection: asyncpg.Connection) -> None:
+async def _init_connection(connection: Connection) -> None:
     await connection.set_type_codec(
         "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
     )
@@ -45,3 +47,10 @@ async def create_pool(url: str, *, max_size: int = 5) -> asyncpg.Pool:
         ) from error
     logger.info("connected to PostgreSQL at %s", describe_database(url))
     return pool
+
+
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+"""A connection, whether opened directly or acquired from a pool."""
+
+Queryable: TypeAlias = "Connection | asyncpg.Pool[asyncpg.Record]"
+"""Anything that runs a query: a connection or a pool."""

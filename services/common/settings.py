@@ -35,7 +35,7 @@ class CommonSettings(BaseSettings):
     )
     kafka_transactions: bool = Field(
         default=True,
-        description="Publish points events in Kafka transactions. Turn off for brokers without them.",
+        description="Publish points events in Kafka transactions; off for brokers without them.",
     )
     kafka_session_timeout_ms: Annotated[int, Field(ge=1000)] = 10_000
     kafka_heartbeat_interval_ms: Annotated[int, Field(ge=100)] = 3_000

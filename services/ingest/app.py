@@ -25,7 +25,9 @@ def create_app(settings: IngestSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.pool = await create_pool(settings.database_url, max_size=settings.database_pool_size)
+        app.state.pool = await create_pool(
+            settings.database_url, max_size=settings.database_pool_size
+        )
         app.state.publisher = OrderEventPublisher(settings)
         logger.info("ingest started on %s:%d", settings.http_host, settings.http_port)
         try:
@@ -57,6 +59,6 @@ async def _database_ready(request: Request) -> bool:
     try:
         async with asyncio.timeout(2.0):
             await request.app.state.pool.fetchval("SELECT 1")
-    except (OSError, TimeoutError, Exception):  # noqa: BLE001 - any failure means not ready
+    except (OSError, TimeoutError, Exception):
         return False
     return True

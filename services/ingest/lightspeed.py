@@ -58,9 +58,9 @@ class LightspeedOrder(BaseModel):
 
     @property
     def customer_id(self) -> str | None:
-        if isinstance(self.customer, _CustomerLink) and self.customer.resource is not None:
-            if self.customer.resource.id is not None:
-                return str(self.customer.resource.id)
+        link = self.customer
+        if isinstance(link, _CustomerLink) and link.resource and link.resource.id is not None:
+            return str(link.resource.id)
         return None
 
 

@@ -77,13 +77,17 @@ async def receive_lightspeed_webhook(request: Request) -> JSONResponse:
         )
 
     if not is_valid_signature(body, merchant.webhook_secret, request.headers.get("x-signature")):
-        logger.warning("webhook rejected: invalid signature", extra={"merchant_id": merchant.merchant_id})
+        logger.warning(
+            "webhook rejected: invalid signature", extra={"merchant_id": merchant.merchant_id}
+        )
         return problem(401, "X-Signature is missing or does not match md5(body + app secret)")
 
     event_header = request.headers.get("x-event", "orders/updated").strip().lower()
     group, _, action = event_header.partition("/")
     if group not in HANDLED_GROUPS or action not in HANDLED_ORDER_ACTIONS:
-        logger.info("webhook ignored", extra={"merchant_id": merchant.merchant_id, "x_event": event_header})
+        logger.info(
+            "webhook ignored", extra={"merchant_id": merchant.merchant_id, "x_event": event_header}
+        )
         return JSONResponse({"status": "ignored", "event": event_header}, status_code=202)
 
     try:
@@ -102,7 +106,11 @@ async def receive_lightspeed_webhook(request: Request) -> JSONResponse:
     except ServiceUnavailableError as error:
         logger.error(
             "webhook not accepted: broker unavailable",
-            extra={"merchant_id": merchant.merchant_id, "event_id": str(event.event_id), "error": str(error)},
+            extra={
+                "merchant_id": merchant.merchant_id,
+                "event_id": str(event.event_id),
+                "error": str(error),
+            },
         )
         return problem(503, "the event broker is unavailable; the platform should retry")
 

@@ -150,9 +150,7 @@ class RewardingService:
             return
         async with self._require_pool().acquire() as connection:
             for topic in {topic for topic, _ in partitions}:
-                stored = await stored_offsets(
-                    connection, self.settings.rewarding_group_id, topic
-                )
+                stored = await stored_offsets(connection, self.settings.rewarding_group_id, topic)
                 for name, number in partitions:
                     if name != topic:
                         continue

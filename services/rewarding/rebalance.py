@@ -33,7 +33,8 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         logger.info(
-            "partitions revoked", extra={"partitions": sorted(f"{p.topic}[{p.partition}]" for p in revoked)}
+            "partitions revoked",
+            extra={"partitions": sorted(f"{p.topic}[{p.partition}]" for p in revoked)},
         )
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:

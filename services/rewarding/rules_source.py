@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-import asyncpg
-
+from services.common.db import Connection
 from services.rewarding.rules import DEFAULT_RULES, RewardRules
 
 
@@ -14,7 +13,7 @@ class RulesSource(Protocol):
     """Port: the current rewarding rules of each merchant."""
 
     async def rules_for(
-        self, connection: asyncpg.Connection, merchant_ids: Iterable[str]
+        self, connection: Connection, merchant_ids: Iterable[str]
     ) -> Mapping[str, RewardRules]: ...
 
 
@@ -22,6 +21,6 @@ class DefaultRulesSource:
     """Rules with the product defaults for every merchant."""
 
     async def rules_for(
-        self, connection: asyncpg.Connection, merchant_ids: Iterable[str]
+        self, connection: Connection, merchant_ids: Iterable[str]
     ) -> Mapping[str, RewardRules]:
         return dict.fromkeys(merchant_ids, DEFAULT_RULES)

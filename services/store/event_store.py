@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, TypeAdapter
 
+from services.common.db import Connection
 from services.rewarding.events import RECORDED_EVENT_TYPES, RecordedEvent
 
 
@@ -55,7 +56,7 @@ def decode_event(event_type: str, data: dict[str, Any]) -> RecordedEvent:
 
 
 async def load_streams(
-    connection: asyncpg.Connection, stream_ids: Iterable[str]
+    connection: Connection, stream_ids: Iterable[str]
 ) -> dict[str, list[RecordedEvent]]:
     """Return the events of each stream in ``stream_ids``, in version order."""
     rows = await connection.fetch(
@@ -73,7 +74,7 @@ async def load_streams(
     return streams
 
 
-async def append(connection: asyncpg.Connection, events: Sequence[NewEvent]) -> list[int]:
+async def append(connection: Connection, events: Sequence[NewEvent]) -> list[int]:
     """Append ``events`` and return their global positions, in the same order.
 
     Raises ConcurrencyError when a stream version is taken, which means another

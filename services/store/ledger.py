@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
+from services.common.db import Queryable
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,7 @@ class Ledger:
         }
 
 
-async def read_ledger(
-    pool: asyncpg.Pool | asyncpg.Connection, merchant_id: str, customer_key: str
-) -> Ledger | None:
+async def read_ledger(pool: Queryable, merchant_id: str, customer_key: str) -> Ledger | None:
     """Return the customer's ledger; None when the merchant is unknown.
 
     ``balance`` is None when the customer has no points history.

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from services.common.db import Connection, Queryable
+
 
 @dataclass(frozen=True)
 class Merchant:
@@ -34,7 +36,7 @@ class MerchantExistsError(Exception):
 _COLUMNS = "merchant_id, cluster_id, shop_id, webhook_secret, display_name, base_currency"
 
 
-async def add_merchant(connection: asyncpg.Connection | asyncpg.Pool, merchant: Merchant) -> None:
+async def add_merchant(connection: Queryable, merchant: Merchant) -> None:
     """Register ``merchant``; raise MerchantExistsError when its id or shop is taken."""
     try:
         await connection.execute(
@@ -53,9 +55,7 @@ async def add_merchant(connection: asyncpg.Connection | asyncpg.Pool, merchant: 
         ) from error
 
 
-async def find_by_shop(
-    connection: asyncpg.Connection | asyncpg.Pool, cluster_id: str, shop_id: int
-) -> Merchant | None:
+async def find_by_shop(connection: Queryable, cluster_id: str, shop_id: int) -> Merchant | None:
     """Return the merchant of the shop ``shop_id`` on ``cluster_id``, or None."""
     row = await connection.fetchrow(
         f"SELECT {_COLUMNS} FROM merchants WHERE cluster_id = $1 AND shop_id = $2",  # noqa: S608
@@ -65,9 +65,7 @@ async def find_by_shop(
     return Merchant(**dict(row)) if row else None
 
 
-async def find_by_id(
-    connection: asyncpg.Connection | asyncpg.Pool, merchant_id: str
-) -> Merchant | None:
+async def find_by_id(connection: Queryable, merchant_id: str) -> Merchant | None:
     """Return the merchant ``merchant_id``, or None."""
     row = await connection.fetchrow(
         f"SELECT {_COLUMNS} FROM merchants WHERE merchant_id = $1",  # noqa: S608
@@ -76,9 +74,7 @@ async def find_by_id(
     return Merchant(**dict(row)) if row else None
 
 
-async def existing_merchant_ids(
-    connection: asyncpg.Connection, merchant_ids: Iterable[str]
-) -> set[str]:
+async def existing_merchant_ids(connection: Connection, merchant_ids: Iterable[str]) -> set[str]:
     """Return the ids among ``merchant_ids`` that are registered."""
     rows = await connection.fetch(
         "SELECT merchant_id FROM merchants WHERE merchant_id = ANY($1::text[])",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-import asyncpg
+from services.common.db import Connection
 
 TopicPartitionKey = tuple[str, int]
 
 
 async def lock_offsets(
-    connection: asyncpg.Connection, group_id: str, partitions: Iterable[TopicPartitionKey]
+    connection: Connection, group_id: str, partitions: Iterable[TopicPartitionKey]
 ) -> dict[TopicPartitionKey, int]:
     """Lock and return the next offset to consume of each partition, 0 when none is stored.
 
@@ -47,7 +47,7 @@ async def lock_offsets(
 
 
 async def save_offsets(
-    connection: asyncpg.Connection, group_id: str, next_offsets: Mapping[TopicPartitionKey, int]
+    connection: Connection, group_id: str, next_offsets: Mapping[TopicPartitionKey, int]
 ) -> None:
     """Store the next offset to consume of each partition."""
     await connection.executemany(
@@ -59,9 +59,7 @@ async def save_offsets(
     )
 
 
-async def stored_offsets(
-    connection: asyncpg.Connection, group_id: str, topic: str
-) -> dict[int, int]:
+async def stored_offsets(connection: Connection, group_id: str, topic: str) -> dict[int, int]:
     """Return the stored next offset of each partition of ``topic`` for ``group_id``."""
     rows = await connection.fetch(
         "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1 AND topic = $2",

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
+from services.common.db import Connection
 
 CustomerId = tuple[str, str]
 """(merchant_id, customer_key)."""
@@ -27,7 +27,7 @@ class CustomerProfile:
 
 
 async def add_to_balances(
-    connection: asyncpg.Connection, deltas: Mapping[CustomerId, tuple[int, int]]
+    connection: Connection, deltas: Mapping[CustomerId, tuple[int, int]]
 ) -> None:
     """Add each (points, last position) delta to the customer's balance."""
     if not deltas:
@@ -48,9 +48,7 @@ async def add_to_balances(
     )
 
 
-async def upsert_customers(
-    connection: asyncpg.Connection, profiles: Sequence[CustomerProfile]
-) -> None:
+async def upsert_customers(connection: Connection, profiles: Sequence[CustomerProfile]) -> None:
     """Store each profile unless a newer one is stored already."""
     latest: dict[CustomerId, CustomerProfile] = {}
     for profile in profiles:

