@@ -19,11 +19,12 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 
 from services.common.db import create_pool
 from services.common.settings import RewardingSettings
+from services.merchant_settings.rules_source import StoredSettingsRulesSource
 from services.rewarding.dead_letters import KafkaDeadLetterSink
 from services.rewarding.processor import BatchProcessor
 from services.rewarding.rebalance import SeekToStoredOffsets
 from services.rewarding.records import InboundRecord
-from services.rewarding.rules_source import DefaultRulesSource, RulesSource
+from services.rewarding.rules_source import RulesSource
 from services.store.offsets import stored_offsets
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class RewardingService:
         self, settings: RewardingSettings, rules_source: RulesSource | None = None
     ) -> None:
         self.settings = settings
-        self._rules_source = rules_source or DefaultRulesSource()
+        self._rules_source = rules_source or StoredSettingsRulesSource()
         self._pool: asyncpg.Pool | None = None
         self._failures = 0
         self.broker = KafkaBroker(

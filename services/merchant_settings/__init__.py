@@ -1,0 +1,1 @@
+"""Per-merchant settings, event-sourced in the merchant's settings stream."""
