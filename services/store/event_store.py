@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -24,6 +24,7 @@ class NewEvent:
     merchant_id: str
     customer_key: str | None
     event: BaseModel
+    metadata: dict[str, str] = field(default_factory=dict)
 
     @property
     def event_id(self) -> uuid.UUID:
@@ -86,9 +87,11 @@ async def append(connection: Connection, events: Sequence[NewEvent]) -> list[int
         rows = await connection.fetch(
             """
             INSERT INTO events
-                (stream_id, stream_version, event_id, event_type, merchant_id, customer_key, data)
+                (stream_id, stream_version, event_id, event_type, merchant_id, customer_key, data,
+                 metadata)
             SELECT * FROM unnest(
-                $1::text[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[]
+                $1::text[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+                $8::jsonb[]
             )
             RETURNING position
             """,
@@ -99,6 +102,7 @@ async def append(connection: Connection, events: Sequence[NewEvent]) -> list[int
             [event.merchant_id for event in events],
             [event.customer_key for event in events],
             [event.event.model_dump(mode="json") for event in events],
+            [event.metadata for event in events],
         )
     except asyncpg.UniqueViolationError as error:
         raise ConcurrencyError(str(error)) from error

@@ -40,6 +40,8 @@ def upgrade() -> None:
             merchant_id    text NOT NULL,
             customer_key   text,
             data           jsonb NOT NULL,
+            -- Context that is not part of the event, such as the W3C traceparent.
+            metadata       jsonb NOT NULL DEFAULT '{}',
             recorded_at    timestamptz NOT NULL DEFAULT now(),
             UNIQUE (stream_id, stream_version)
         );
