@@ -15,6 +15,7 @@ from services.common.db import create_pool
 from services.common.settings import IngestSettings
 from services.ingest.publisher import OrderEventPublisher
 from services.ingest.webhooks import router as webhook_router
+from services.telemetry.http import TracingMiddleware, metrics_router
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ def create_app(settings: IngestSettings) -> FastAPI:
     app = FastAPI(title="loyalty-ledger", lifespan=lifespan)
     app.include_router(webhook_router)
     app.include_router(points_router)
+    app.include_router(metrics_router)
+    app.add_middleware(TracingMiddleware)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

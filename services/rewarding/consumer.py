@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,12 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from services.common.db import create_pool
 from services.common.settings import RewardingSettings
 from services.merchant_settings.rules_source import StoredSettingsRulesSource
+from services.rewarding.batch_telemetry import (
+    record_failure,
+    record_lag,
+    record_outcome,
+    traced_batch,
+)
 from services.rewarding.dead_letters import KafkaDeadLetterSink
 from services.rewarding.processor import BatchProcessor
 from services.rewarding.rebalance import SeekToStoredOffsets
@@ -67,6 +74,7 @@ class RewardingService:
             request_timeout_ms=settings.kafka_request_timeout_ms,
             graceful_timeout=settings.shutdown_timeout_seconds,
             client_id="loyalty-rewarding",
+            logger=logging.getLogger("services.rewarding.broker"),
         )
         self.subscriber = self.broker.subscriber(
             settings.orders_topic,
@@ -114,11 +122,15 @@ class RewardingService:
         """Apply one batch, then commit its Kafka offsets."""
         assert self.processor is not None
         batch = [to_inbound(record) for record in records]
+        topic = self.settings.orders_topic
+        started = time.perf_counter()
         try:
-            outcome = await self.processor.process(batch)
+            with traced_batch(topic, batch) as traced:
+                outcome = await self.processor.process(traced)
         except asyncio.CancelledError:
             raise
         except Exception:
+            record_failure(topic, len(batch), time.perf_counter() - started)
             self._failures += 1
             delay = RETRY_DELAY_SECONDS[min(self._failures, len(RETRY_DELAY_SECONDS)) - 1]
             logger.exception(
@@ -131,6 +143,8 @@ class RewardingService:
             return
         self._failures = 0
         await message.ack()
+        record_outcome(topic, outcome, time.perf_counter() - started)
+        await self._record_lag(outcome.next_offsets)
         logger.info(
             "batch applied",
             extra={
@@ -143,6 +157,11 @@ class RewardingService:
                 "events_appended": outcome.events_appended,
             },
         )
+
+    async def _record_lag(self, next_offsets: dict[tuple[str, int], int]) -> None:
+        consumer = self.subscriber.consumer
+        if consumer is not None:
+            await record_lag(consumer, self.settings.rewarding_group_id, next_offsets)
 
     async def _rewind(self, partitions: set[tuple[str, int]]) -> None:
         """Seek ``partitions`` back to their stored offsets so the batch is fetched again."""
