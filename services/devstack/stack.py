@@ -83,6 +83,11 @@ class StackState:
         return cls(**json.loads((directory / "state.json").read_text()))
 
 
+# Processes this process started, kept until stopped: a Popen collected while its child
+# runs raises ResourceWarning.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def _spawn(command: list[str], environment: dict[str, str], log_path: Path) -> int:
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
@@ -92,6 +97,7 @@ def _spawn(command: list[str], environment: dict[str, str], log_path: Path) -> i
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    _CHILDREN[process.pid] = process
     return process.pid
 
 
@@ -127,6 +133,7 @@ def start_stack(
     state = StackState(str(directory), database_url, kafka_port, http_port, smtp_port, ports)
     broker = start_tansu(kafka_port, logs / "tansu.log")
     state.pids["tansu"] = broker.process.pid
+    _CHILDREN[broker.process.pid] = broker.process
     state.save()
 
     environment = state.environment
@@ -178,6 +185,9 @@ def stop_stack(state: StackState, timeout: float = 20.0) -> None:
             time.sleep(0.1)
         if _alive(pid):
             _signal(pid, signal.SIGKILL)
+        child = _CHILDREN.pop(pid, None)
+        if child is not None:
+            child.wait(timeout=5)
 
 
 def _signal(pid: int, signum: int) -> None:

@@ -15,7 +15,7 @@ from services.common.db import create_pool
 from services.common.settings import IngestSettings
 from services.ingest.publisher import OrderEventPublisher
 from services.ingest.webhooks import router as webhook_router
-from services.telemetry.http import TracingMiddleware, metrics_router
+from services.telemetry.http import http_telemetry, metrics_router
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +38,10 @@ def create_app(settings: IngestSettings) -> FastAPI:
             await app.state.pool.close()
             logger.info("ingest stopped")
 
-    app = FastAPI(title="loyalty-ledger", lifespan=lifespan)
+    app = FastAPI(title="loyalty-ledger", lifespan=lifespan, telemetry=http_telemetry())
     app.include_router(webhook_router)
     app.include_router(points_router)
     app.include_router(metrics_router)
-    app.add_middleware(TracingMiddleware)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -16,6 +16,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from services.telemetry.redaction import RedactEmailsProcessor
 from services.telemetry.settings import TelemetrySettings
 
 logger = logging.getLogger(__name__)
@@ -41,11 +42,14 @@ def install_providers(
 ) -> Telemetry:
     """Build providers for ``service_name`` and make them the global ones.
 
+    Email addresses in span attributes are masked before any processor exports them.
+
     OpenTelemetry accepts the global providers once per process; a second call
     logs a warning and the first providers stay in place.
     """
     resource = Resource.create({"service.name": service_name})
     tracer_provider = TracerProvider(resource=resource)
+    tracer_provider.add_span_processor(RedactEmailsProcessor())
     for processor in span_processors:
         tracer_provider.add_span_processor(processor)
     meter_provider = MeterProvider(resource=resource, metric_readers=list(metric_readers))
