@@ -23,7 +23,7 @@ _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)
     "taskName",
 }
 
-# ``extra=`` fields whose values are personal data; their values never reach a line.
+# Fields passed through ``extra=`` whose values are personal data, written as [redacted].
 PERSONAL_FIELDS = frozenset(
     {"email", "first_name", "last_name", "full_name", "customer_name", "recipient"}
 )

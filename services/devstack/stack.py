@@ -26,7 +26,7 @@ SERVICE_MODULES: dict[str, str] = {
     "rewarding": "services.rewarding",
 }
 
-# Services that serve /metrics on their own HTTP port; every other one gets a metrics port.
+# Services that serve /metrics on their own HTTP port. Every other service gets a metrics port.
 HTTP_SERVICES = frozenset({"ingest"})
 
 # Metrics ports of 'make up', which deploy/prometheus/prometheus.yml scrapes.

@@ -15,6 +15,7 @@ from services.common.db import create_pool
 from services.common.settings import IngestSettings
 from services.ingest.publisher import OrderEventPublisher
 from services.ingest.webhooks import router as webhook_router
+from services.ingest.webhooks import start_webhook_counters
 from services.telemetry.http import http_telemetry, metrics_router
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
             settings.database_url, max_size=settings.database_pool_size
         )
         app.state.publisher = OrderEventPublisher(settings)
+        start_webhook_counters()
         logger.info("ingest started on %s:%d", settings.http_host, settings.http_port)
         try:
             yield

@@ -64,6 +64,12 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
     return bytes(chunks)
 
 
+def start_webhook_counters() -> None:
+    """Expose every webhook outcome at zero, so dashboards show 0 before the first webhook."""
+    for outcome in (*WEBHOOK_OUTCOMES.values(), "error"):
+        instruments().webhooks_received.add(0, {"outcome": outcome})
+
+
 @router.post("/webhooks/lightspeed")
 async def receive_lightspeed_webhook(request: Request) -> JSONResponse:
     """Handle one webhook and count it by outcome."""

@@ -18,7 +18,7 @@ from services.telemetry.spans import batch_span, start_process_span
 
 @contextmanager
 def traced_batch(topic: str, records: Sequence[InboundRecord]) -> Iterator[list[InboundRecord]]:
-    """Open the batch span and one span per record; yield the records re-pointed at their spans.
+    """Open the batch span and one span per record, and yield records that point at their spans.
 
     Each record span continues the trace of the record's ``traceparent`` and
     links to the batch span. The yielded records carry the record span's
@@ -58,8 +58,13 @@ def traced_batch(topic: str, records: Sequence[InboundRecord]) -> Iterator[list[
                 span.end()
 
 
-def record_outcome(topic: str, outcome: BatchOutcome, seconds: float) -> None:
-    """Count what a committed batch did."""
+def start_counters(topic: str) -> None:
+    """Expose the event and points counters at zero, so dashboards show 0 before any batch."""
+    record_outcome(topic, BatchOutcome(), None)
+
+
+def record_outcome(topic: str, outcome: BatchOutcome, seconds: float | None) -> None:
+    """Count what a committed batch did. ``seconds`` is None when no batch ran."""
     metrics = instruments()
     attributes = {"topic": topic}
     metrics.events_consumed.add(outcome.consumed, attributes)
@@ -72,8 +77,9 @@ def record_outcome(topic: str, outcome: BatchOutcome, seconds: float) -> None:
         metrics.events_dead_lettered.add(1, {**attributes, "error_type": letter.error_type})
     metrics.points_earned.add(outcome.points_earned)
     metrics.points_removed.add(outcome.points_removed)
-    metrics.batch_size.record(outcome.consumed, attributes)
-    metrics.batch_duration.record(seconds, {**attributes, "outcome": "ok"})
+    if seconds is not None:
+        metrics.batch_size.record(outcome.consumed, attributes)
+        metrics.batch_duration.record(seconds, {**attributes, "outcome": "ok"})
 
 
 def record_failure(topic: str, records: int, seconds: float) -> None:
@@ -89,8 +95,8 @@ async def record_lag(
     """Set the lag of every assigned partition that a fetch has reported on.
 
     The lag is the high watermark of the last fetch response minus the next
-    offset to process: the offset committed with this batch when it holds the
-    partition, else the consumer's position. ``end_offsets()`` is not used,
+    offset to process. That is the offset committed with this batch when the batch
+    has records of the partition, else the consumer's position. ``end_offsets()`` is not used,
     because some brokers (Tansu) report it wrongly.
     """
     lag = instruments().consumer_lag

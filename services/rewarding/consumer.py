@@ -25,6 +25,7 @@ from services.rewarding.batch_telemetry import (
     record_failure,
     record_lag,
     record_outcome,
+    start_counters,
     traced_batch,
 )
 from services.rewarding.dead_letters import KafkaDeadLetterSink
@@ -112,6 +113,7 @@ class RewardingService:
             self._rules_source,
             KafkaDeadLetterSink(self.broker, self.settings.orders_dlq_topic),
         )
+        start_counters(self.settings.orders_topic)
 
     async def _close_pool(self) -> None:
         if self._pool is not None:

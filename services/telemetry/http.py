@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-# Polled by probes and scrapers; a span per poll would bury the webhooks.
+# Probes and scrapers poll these paths, and a span per poll would bury the webhooks.
 UNTRACED_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
 
 metrics_router = APIRouter()

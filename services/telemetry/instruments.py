@@ -64,9 +64,9 @@ class ConsumerLagGauge:
 class Instruments:
     """The pipeline's metric instruments.
 
-    Attributes: ``outcome`` on webhooks; ``topic`` on events and batches;
-    ``error_type`` on dead letters; ``outcome`` (``ok`` or ``failed``) on batch
-    duration; ``error_type`` on failed emails.
+    Webhooks carry ``outcome``. Events and batches carry ``topic``, dead letters
+    add ``error_type``, and batch durations add ``outcome`` (``ok`` or
+    ``failed``). Failed emails carry ``error_type``.
     """
 
     webhooks_received: Counter

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class MetricsServer:
-    """A running Prometheus exposition server; ``stop`` closes its socket."""
+    """A running Prometheus exposition server, which ``stop`` shuts down."""
 
     server: WSGIServer
     thread: threading.Thread

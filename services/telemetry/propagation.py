@@ -8,7 +8,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-# Only trace context travels; baggage could carry personal data from upstream.
+# Only the trace context travels, because baggage could carry personal data from upstream.
 _PROPAGATOR = TraceContextTextMapPropagator()
 TRACE_HEADERS = frozenset(_PROPAGATOR.fields)
 

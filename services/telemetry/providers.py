@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Telemetry:
-    """The installed providers; ``shutdown`` flushes what is left to export."""
+    """The installed providers. ``shutdown`` exports the spans and metrics still buffered."""
 
     tracer_provider: TracerProvider
     meter_provider: MeterProvider
@@ -44,8 +44,8 @@ def install_providers(
 
     Email addresses in span attributes are masked before any processor exports them.
 
-    OpenTelemetry accepts the global providers once per process; a second call
-    logs a warning and the first providers stay in place.
+    OpenTelemetry accepts the global providers once per process. A second call
+    logs a warning, and the first providers stay in place.
     """
     resource = Resource.create({"service.name": service_name})
     tracer_provider = TracerProvider(resource=resource)

@@ -35,7 +35,7 @@ class CapturedTelemetry:
     def value(self, name: str, **attributes: str) -> float:
         """Return the sum of ``name`` over points whose attributes include ``attributes``.
 
-        Counters add their values; histograms add their counts; gauges add their values.
+        Counters and gauges add their values, and histograms add their counts.
         """
         total = 0.0
         for metric in self._metrics():
