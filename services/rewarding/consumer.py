@@ -115,7 +115,9 @@ class RewardingService:
         assert self.processor is not None
         batch = [to_inbound(record) for record in records]
         try:
-            outcome = await self.processor.process(batch)
+            outcome = await self.processor.process_concurrently(
+                batch, self.settings.batch_parallelism
+            )
         except asyncio.CancelledError:
             raise
         except Exception:

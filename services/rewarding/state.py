@@ -29,19 +29,22 @@ class OrderState:
 
     def evolve(self, event: RecordedEvent) -> OrderState:
         """Return the state after ``event``, one stream version later."""
-        state = replace(self, version=self.version + 1)
+        version = self.version + 1
         if isinstance(event, OrderStatusApplied):
             return replace(
-                state,
-                seen_event_ids=state.seen_event_ids | {event.order.event_id},
+                self,
+                version=version,
+                seen_event_ids=self.seen_event_ids | {event.order.event_id},
                 last_occurred_at=event.order.occurred_at,
             )
         if isinstance(event, OrderEventIgnored):
-            return replace(state, seen_event_ids=state.seen_event_ids | {event.order.event_id})
+            return replace(
+                self, version=version, seen_event_ids=self.seen_event_ids | {event.order.event_id}
+            )
         if isinstance(event, PointsEarned):
-            return replace(state, award=event)
+            return replace(self, version=version, award=event)
         if isinstance(event, PointsRemoved):
-            return replace(state, removed_points=state.removed_points + event.points)
+            return replace(self, version=version, removed_points=self.removed_points + event.points)
         raise TypeError(f"unknown event type {type(event).__name__}")
 
 
