@@ -40,7 +40,7 @@ async def create_pool(url: str, *, max_size: int = 5) -> asyncpg.Pool:
         )
     except (OSError, asyncpg.CannotConnectNowError) as error:
         raise ServiceUnavailableError(
-            f"PostgreSQL at {describe_database(url)} does not answer ({error}). "
+            f"PostgreSQL at {describe_database(url)} is not reachable ({error}). "
             "Start it, for example with "
             "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start', "
             "or set LOYALTY_DATABASE_URL."

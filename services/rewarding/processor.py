@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 DeadLetterSink = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 
-# Longest validation message kept in a dead letter's reason.
+# Maximum length, in characters, of the validation message kept in a dead letter's reason.
 MAX_REASON_CHARS = 2000
 
 

@@ -12,7 +12,7 @@ from services.rewarding.events import OrderEventIgnored, OrderStatusApplied, Rec
 
 @dataclass(frozen=True)
 class OrderState:
-    """What the decider needs to know of an order's past."""
+    """The facts of an order's past that the decider uses."""
 
     version: int = 0
     seen_event_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
@@ -49,7 +49,7 @@ class OrderState:
 
 
 def fold(events: list[RecordedEvent]) -> OrderState:
-    """Return the state of an order whose stream holds ``events``, in version order."""
+    """Return the state of an order whose stream contains ``events``, in version order."""
     state = OrderState()
     for event in events:
         state = state.evolve(event)

@@ -2,7 +2,7 @@
 
 Produces 50,000 ``OrderStatusChanged`` events for 5,000 customers onto a fresh
 topic, then starts the rewarding consumer as its own process and measures the
-rate at which committed offsets advance in PostgreSQL (each commit also holds
+rate at which committed offsets advance in PostgreSQL (each commit also contains
 the events and balances of its batch). The group join is excluded: timing
 starts at the first committed batch. The baseline inserts the same number of
 rows into a scratch table with COPY in the same run.

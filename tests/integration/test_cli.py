@@ -135,5 +135,5 @@ def test_unreachable_database_names_what_to_start(tmp_path: Path) -> None:
     result = loyalty("postgresql://postgres@127.0.0.1:1/none", "balance", "m", "c")
 
     assert result.returncode == 1
-    assert "does not answer" in result.stderr
+    assert "is not reachable" in result.stderr
     assert "pg_ctlcluster" in result.stderr

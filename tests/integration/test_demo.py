@@ -23,15 +23,32 @@ def demo_database_url(unique: str) -> Iterator[str]:
     asyncio.run(drop_database(url))
 
 
-def test_demo_prints_expected_balances(tmp_path: Path, repository_root: Path, demo_database_url: str) -> None:
-    command = [sys.executable, "-m", "services.devstack", "demo", "--directory", str(tmp_path / "stack"),
-               "--database-url", demo_database_url]
+def test_demo_prints_expected_balances(
+    tmp_path: Path, repository_root: Path, demo_database_url: str
+) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "services.devstack",
+        "demo",
+        "--directory",
+        str(tmp_path / "stack"),
+        "--database-url",
+        demo_database_url,
+    ]
 
-    result = subprocess.run(command, cwd=repository_root, capture_output=True, text=True, timeout=240,
-                            check=False)
+    result = subprocess.run(
+        command, cwd=repository_root, capture_output=True, text=True, timeout=240, check=False
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "demo passed" in result.stdout
-    for customer, balance in [("501", 42), ("502", 120), ("503", 19), ("dana@example.com", 30), ("505", 0)]:
+    for customer, balance in [
+        ("501", 42),
+        ("502", 120),
+        ("503", 19),
+        ("dana@example.com", 30),
+        ("505", 0),
+    ]:
         assert f"customer {customer}: balance {balance} (ok)" in result.stdout
     assert "local stack stopped" in result.stdout
