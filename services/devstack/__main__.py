@@ -23,11 +23,11 @@ def _print_ports(state: StackState) -> None:
         print(f"  metrics of {name + ':':<15} {url}")
 
 
-def up(directory: Path) -> int:
+def up(directory: Path, database_url: str) -> int:
     if (directory / "state.json").exists():
         print(f"a stack is already running (see {directory / 'state.json'}); run 'make down' first")
         return 1
-    state = start_stack(directory, LOCAL_DATABASE_URL, metrics_ports=LOCAL_METRICS_PORTS)
+    state = start_stack(directory, database_url, metrics_ports=LOCAL_METRICS_PORTS)
     print("local stack started:")
     _print_ports(state)
     print("stop it with 'make down'")
@@ -45,10 +45,10 @@ def down(directory: Path) -> int:
     return 0
 
 
-def demo(directory: Path) -> int:
+def demo(directory: Path, database_url: str) -> int:
     from services.devstack.demo import run_demo
 
-    ok = run_demo(directory / "demo", DEMO_DATABASE_URL, print_ports=_print_ports)
+    ok = run_demo(directory / "demo", database_url, print_ports=_print_ports)
     print("demo passed" if ok else "demo FAILED: a balance differs from the expected one")
     return 0 if ok else 1
 
@@ -57,9 +57,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m services.devstack", description=__doc__)
     parser.add_argument("command", choices=("up", "down", "demo"))
     parser.add_argument("--directory", type=Path, default=DEFAULT_DIRECTORY, help="state and logs")
+    parser.add_argument(
+        "--database-url",
+        help=f"database of the stack (default {LOCAL_DATABASE_URL}; "
+        f"for the demo {DEMO_DATABASE_URL}, which is dropped and created anew)",
+    )
     arguments = parser.parse_args()
-    commands = {"up": up, "down": down, "demo": demo}
-    return commands[arguments.command](arguments.directory)
+    if arguments.command == "demo":
+        return demo(arguments.directory, arguments.database_url or DEMO_DATABASE_URL)
+    if arguments.command == "up":
+        return up(arguments.directory, arguments.database_url or LOCAL_DATABASE_URL)
+    return down(arguments.directory)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ LOCAL_METRICS_PORTS: dict[str, int] = {"rewarding": 9464, "relay": 9465, "notifi
 
 @dataclass
 class StackState:
-    """What a running stack is made of; saved as JSON so that ``down`` can stop it."""
+    """Ports, database and process ids of a running stack, saved as JSON for ``down``."""
 
     directory: str
     database_url: str
@@ -218,7 +218,7 @@ def _require_free(name: str, port: int) -> None:
             probe.bind(("127.0.0.1", port))
         except OSError as error:
             raise RuntimeError(
-                f"{name} port 127.0.0.1:{port} is in use; stop what holds it "
+                f"{name} port 127.0.0.1:{port} is already in use; stop the process that uses it "
                 "('make down' stops an earlier stack)"
             ) from error
 

@@ -128,7 +128,9 @@ class RewardingService:
         started = time.perf_counter()
         try:
             with traced_batch(topic, batch) as traced:
-                outcome = await self.processor.process(traced)
+                outcome = await self.processor.process_concurrently(
+                    traced, self.settings.batch_parallelism
+                )
         except asyncio.CancelledError:
             raise
         except Exception:
