@@ -15,16 +15,13 @@ def main() -> None:
     settings = IngestSettings()
     configure_logging(settings.log_level, settings.log_format)
     telemetry = configure_telemetry(TelemetrySettings(), "loyalty-ingest")
-    try:
-        uvicorn.run(
-            create_app(settings),
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            access_log=False,
-        )
-    finally:
-        telemetry.shutdown()
+    uvicorn.run(
+        create_app(settings, telemetry),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

@@ -17,12 +17,17 @@ from services.ingest.publisher import OrderEventPublisher
 from services.ingest.webhooks import router as webhook_router
 from services.ingest.webhooks import start_webhook_counters
 from services.telemetry.http import http_telemetry, metrics_router
+from services.telemetry.providers import Telemetry
 
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: IngestSettings) -> FastAPI:
-    """Build the application; the pool and the producer open at start-up."""
+def create_app(settings: IngestSettings, telemetry: Telemetry | None = None) -> FastAPI:
+    """Build the application; the pool and the producer open at start-up.
+
+    ``telemetry`` is shut down with the app, so buffered spans and metrics are
+    exported before uvicorn ends the process on SIGTERM.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -39,6 +44,8 @@ def create_app(settings: IngestSettings) -> FastAPI:
             await app.state.publisher.close()
             await app.state.pool.close()
             logger.info("ingest stopped")
+            if telemetry is not None:
+                telemetry.shutdown()
 
     app = FastAPI(title="loyalty-ledger", lifespan=lifespan, telemetry=http_telemetry())
     app.include_router(webhook_router)

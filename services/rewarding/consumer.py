@@ -144,6 +144,7 @@ class RewardingService:
             )
             await asyncio.sleep(delay)
             await self._rewind({(r.topic, r.partition) for r in batch})
+            await self._record_lag({})
             return
         self._failures = 0
         await message.ack()

@@ -40,3 +40,12 @@ def exposed_sample_names(text: str) -> set[str]:
     return {
         sample.name for family in text_string_to_metric_families(text) for sample in family.samples
     }
+
+
+def sample_value(text: str, name: str, **labels: str) -> float | None:
+    """Return the value of sample ``name`` whose labels include ``labels``, or None."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return None
