@@ -47,8 +47,9 @@ async def create_pool(url: str, *, max_size: int = 5) -> asyncpg.Pool:
         ) from error
     except asyncpg.InvalidCatalogNameError as error:
         raise ServiceUnavailableError(
-            f"database {describe_database(url)} does not exist. "
-            "Create it and run 'loyalty db migrate'."
+            f"database {describe_database(url)} does not exist. Check LOYALTY_DATABASE_URL "
+            "(the local stack of 'make up' uses loyalty_local), or create the database and run "
+            "'loyalty db migrate'."
         ) from error
     logger.info("connected to PostgreSQL at %s", describe_database(url))
     return pool

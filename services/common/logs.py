@@ -17,10 +17,12 @@ from typing import Any
 from opentelemetry import trace
 
 # Attributes every LogRecord has; anything else was passed through ``extra=``.
+# uvicorn adds color_message, a copy of the message with terminal colour codes.
 _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
     "asctime",
     "taskName",
+    "color_message",
 }
 
 # Fields passed through ``extra=`` whose values are personal data, written as [redacted].

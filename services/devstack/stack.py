@@ -83,8 +83,7 @@ class StackState:
         return cls(**json.loads((directory / "state.json").read_text()))
 
 
-# Processes this process started, kept until stopped: a Popen collected while its child
-# runs raises ResourceWarning.
+# Processes this interpreter started, by PID, so that stopping them also reaps them.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
@@ -148,6 +147,7 @@ def start_stack(
     else:
         asyncio.run(_create_database_if_missing(database_url))
     migrate.upgrade(database_url)
+    asyncio.run(_forget_consumer_offsets(database_url))
     asyncio.run(create_topics(settings))
 
     state.pids["smtp-sink"] = _spawn(
@@ -185,9 +185,6 @@ def stop_stack(state: StackState, timeout: float = 20.0) -> None:
             time.sleep(0.1)
         if _alive(pid):
             _signal(pid, signal.SIGKILL)
-        child = _CHILDREN.pop(pid, None)
-        if child is not None:
-            child.wait(timeout=5)
 
 
 def _signal(pid: int, signum: int) -> None:
@@ -196,6 +193,12 @@ def _signal(pid: int, signum: int) -> None:
 
 
 def _alive(pid: int) -> bool:
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        if child.poll() is None:
+            return True
+        del _CHILDREN[pid]
+        return False
     try:
         # Reaps the child when this process started it, so it does not linger as a zombie.
         finished, _ = os.waitpid(pid, os.WNOHANG)
@@ -221,6 +224,21 @@ def _require_free(name: str, port: int) -> None:
                 f"{name} port 127.0.0.1:{port} is already in use; stop the process that uses it "
                 "('make down' stops an earlier stack)"
             ) from error
+
+
+async def _forget_consumer_offsets(url: str) -> None:
+    """Delete the stored consumer offsets, because Tansu starts with empty topics.
+
+    Offsets stored against an earlier broker run point past the end of the new,
+    empty partitions, so a consumer resuming there would skip the new records.
+    """
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("DELETE FROM consumer_offsets")
+    finally:
+        await connection.close()
 
 
 async def _create_database_if_missing(url: str) -> None:

@@ -75,7 +75,8 @@ class RewardingService:
             request_timeout_ms=settings.kafka_request_timeout_ms,
             graceful_timeout=settings.shutdown_timeout_seconds,
             client_id="loyalty-rewarding",
-            logger=logging.getLogger("services.rewarding.broker"),
+            # FastStream's own logger prints coloured text; this one goes to the JSON handler.
+            logger=logger,
         )
         self.subscriber = self.broker.subscriber(
             settings.orders_topic,
