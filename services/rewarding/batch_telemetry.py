@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import IllegalStateError
 from opentelemetry import trace
 from opentelemetry.trace import Link, Status, StatusCode
 
@@ -106,7 +107,10 @@ async def record_lag(
             continue
         position = next_offsets.get((partition.topic, partition.partition))
         if position is None:
-            position = await consumer.position(partition)
+            try:
+                position = await consumer.position(partition)
+            except IllegalStateError:
+                continue  # revoked by a rebalance while this loop awaited
         lag.set(group, partition.topic, partition.partition, highwater - position)
 
 

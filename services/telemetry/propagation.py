@@ -23,8 +23,8 @@ def inject_headers(
     """
     carrier: dict[str, str] = {}
     _PROPAGATOR.inject(carrier, context=context)
-    kept = [(key, value) for key, value in headers if key not in TRACE_HEADERS]
-    return kept + [(key, value.encode()) for key, value in carrier.items()]
+    other_headers = [(key, value) for key, value in headers if key not in TRACE_HEADERS]
+    return other_headers + [(key, value.encode()) for key, value in carrier.items()]
 
 
 def trace_metadata(headers: Iterable[tuple[str, bytes]]) -> dict[str, str]:

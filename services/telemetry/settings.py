@@ -10,7 +10,7 @@ from services.common.settings import CommonSettings
 
 
 class TelemetrySettings(CommonSettings):
-    """Where a service exposes its metrics and whether it exports traces and metrics by OTLP."""
+    """Telemetry settings: the address of the /metrics server and the OTLP export."""
 
     service_name: str | None = Field(
         default=None,
