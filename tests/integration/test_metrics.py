@@ -146,25 +146,30 @@ async def test_consumer_lag_is_zero_when_caught_up(
         resource = order(8100 + number, "paid", 0, customer_id=810 + number)
         assert await post(ingest, shop, resource, "orders/paid") == 200
 
-    async def lag_reported() -> bool:
-        return telemetry.value("loyalty.events.consumed", topic=settings.orders_topic) >= 3
+    def group_lags() -> dict[str, float]:
+        data = telemetry.metrics.get_metrics_data()
+        lags: dict[str, float] = {}
+        for resource in data.resource_metrics if data else ():
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    if metric.name != "loyalty.consumer.lag":
+                        continue
+                    for point in metric.data.data_points:
+                        attributes = dict(point.attributes or {})
+                        if attributes.get("group") == group:
+                            lags[str(attributes["partition"])] = getattr(point, "value", -1)
+        return lags
 
-    await wait_until(lag_reported, timeout=30)
-    data = telemetry.metrics.get_metrics_data()
-    assert data is not None
-    points = [
-        point
-        for resource in data.resource_metrics
-        for scope in resource.scope_metrics
-        for metric in scope.metrics
-        if metric.name == "loyalty.consumer.lag"
-        for point in metric.data.data_points
-        if (point.attributes or {}).get("group") == group
-    ]
-    partitions = {(point.attributes or {}).get("partition") for point in points}
-    assert partitions, "no lag reported for the consumer group"
-    assert partitions <= {"0", "1", "2"}
-    assert all(getattr(point, "value", None) == 0 for point in points)
+    async def caught_up() -> bool:
+        consumed = telemetry.value("loyalty.events.consumed", topic=settings.orders_topic)
+        lags = group_lags()
+        return consumed >= 3 and bool(lags) and not any(lags.values())
+
+    await wait_until(caught_up, timeout=30)
+    lags = group_lags()
+
+    assert set(lags) <= {"0", "1", "2"}
+    assert all(lag == 0 for lag in lags.values())
 
 
 async def test_metrics_endpoints_serve_prometheus_text(

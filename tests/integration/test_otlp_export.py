@@ -155,7 +155,8 @@ async def test_rewarding_process_exports_and_serves_metrics(
                 consumed = sample_value(
                     text, "loyalty_events_consumed_total", topic=settings.orders_topic
                 )
-                return text if consumed == 1 else None
+                lag_reported = "loyalty_consumer_lag{" in text
+                return text if consumed == 1 and lag_reported else None
 
             scraped = await wait_until(scraped_consumed, timeout=40)
         finally:
@@ -163,7 +164,7 @@ async def test_rewarding_process_exports_and_serves_metrics(
             await asyncio.wait_for(process.wait(), 30)
         traces = receiver.traces()
 
-    assert "loyalty_consumer_lag{" in scraped
+    assert sample_value(scraped, "loyalty_events_applied_total", topic=settings.orders_topic) == 1
     assert "shut down" in log_path.read_text()
     record_spans = [
         span
