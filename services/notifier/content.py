@@ -68,7 +68,8 @@ def build_message(
     message["Subject"] = rendered.subject
     message["Date"] = format_datetime(now or datetime.now(UTC))
     message["Message-ID"] = message_id(job, domain)
-    message["Content-Language"] = job.language
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    # set_content() drops Content-* headers, so this one comes after the body.
+    message["Content-Language"] = job.language
     return message

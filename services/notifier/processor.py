@@ -20,8 +20,7 @@ from schemas.points import PointsEarned
 from schemas.points_message import PointsMessage
 from services.common.db import Connection
 from services.common.records import DeadLetter, InboundRecord
-from services.merchant_settings.model import MerchantSettings
-from services.merchant_settings.store import load_settings
+from services.notifier.award_settings import settings_for_award
 from services.notifier.jobs import EmailJob, cancel_job, insert_job, record_skip
 from services.notifier.recipients import find_recipient
 from services.store.offsets import lock_offsets, offsets_after, save_offsets
@@ -89,16 +88,11 @@ class NotifierProcessor:
                 if record.offset >= stored[(record.topic, record.partition)]
             ]
             outcome.redelivered = len(parsed) - len(fresh)
-            merchant_ids = {
-                item.event.merchant_id for item in fresh if isinstance(item, PointsMessage)
-            }
-            settings = await load_settings(connection, merchant_ids)
-
             for item in fresh:
                 if isinstance(item, DeadLetter):
                     outcome.dead_letters.append(item)
                 elif isinstance(item.event, PointsEarned):
-                    await self._apply_award(connection, item, settings, outcome)
+                    await self._apply_award(connection, item, outcome)
                 elif await cancel_job(connection, item.event.award_event_id):
                     outcome.jobs_cancelled += 1
 
@@ -114,12 +108,13 @@ class NotifierProcessor:
         self,
         connection: Connection,
         message: PointsMessage,
-        settings: dict[str, MerchantSettings],
         outcome: NotifierOutcome,
     ) -> None:
         event = message.event
         assert isinstance(event, PointsEarned)
-        merchant_settings = settings[event.merchant_id]
+        merchant_settings = await settings_for_award(
+            connection, event.merchant_id, event.rule_version
+        )
         recipient = await find_recipient(
             connection, event.merchant_id, event.customer_key, event.order_id
         )
