@@ -75,9 +75,9 @@ class SwitchableHandler:
 class SmtpServer:
     """A running SMTP server on 127.0.0.1 with a SwitchableHandler."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self.handler = SwitchableHandler()
-        self.port = free_port()
+        self.port = port or free_port()
         self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 
     def start(self) -> None:
