@@ -21,11 +21,12 @@ class Recipient:
 
 
 def email_language(order_language: str | None, customer_language: str | None) -> str:
-    """Return the order's language when supported, else the customer's, else English."""
-    for candidate in (order_language, customer_language):
-        if candidate and candidate.lower() in SUPPORTED_LANGUAGES:
-            return candidate.lower()
-    return DEFAULT_LANGUAGE
+    """Return the order's language when supported, else English.
+
+    The customer's latest language stands in only when the order's is unknown.
+    """
+    language = (order_language or customer_language or DEFAULT_LANGUAGE).lower()
+    return language if language in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
 
 
 async def find_recipient(
