@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 from pathlib import Path
 
@@ -59,6 +60,8 @@ def demo(directory: Path) -> int:
     from services.devstack.demo_emails import print_emails, set_email_delay, wait_for_emails
 
     demo_directory = directory / "demo"
+    # The demo's event ids, and so the Message-IDs, repeat from run to run.
+    shutil.rmtree(demo_directory / "mail", ignore_errors=True)
     state = start_stack(
         demo_directory,
         DEMO_DATABASE_URL,
