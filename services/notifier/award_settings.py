@@ -2,7 +2,7 @@
 
 ``PointsEarned.rule_version`` is the settings version the decider ran with, so
 the email follows the settings of the moment of the award, and reprocessing the
-same event later gives the same answer even after the merchant changed them.
+same event later gives the same result even after the merchant changed them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The earned-points email: Jinja2 templates per language, a text and an HTML part.
 
 Templates live in ``templates/<language>/``. Files ending in ``.html`` are
-autoescaped, so a shop or customer name cannot inject markup; the text part and
+autoescaped, so a shop or customer name cannot inject markup. The text part and
 the subject are plain text and are not escaped.
 """
 

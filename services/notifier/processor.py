@@ -2,7 +2,7 @@
 
 A ``PointsEarned`` becomes a job (or a counted skip), a ``PointsRemoved`` cancels
 its award's pending job, and a record that fails validation is dead-lettered.
-Redelivered records find their offsets stored and change nothing; a republished
+Redelivered records find their offsets stored and change nothing. A republished
 event finds its job and is ignored, so each award gets at most one job.
 """
 
@@ -29,13 +29,13 @@ logger = logging.getLogger(__name__)
 
 DeadLetterSink = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 
-# Longest validation message kept in a dead letter's reason.
+# Maximum length of the validation message kept in a dead letter's reason.
 MAX_REASON_CHARS = 2000
 
 
 @dataclass
 class NotifierOutcome:
-    """What one batch did, for logs and tests."""
+    """Counts of one batch, for logs and tests."""
 
     consumed: int = 0
     redelivered: int = 0

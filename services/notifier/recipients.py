@@ -1,4 +1,4 @@
-"""Who gets an award's email and in which language, read from the store's projections."""
+"""Recipient, shop name and language of an award's email, read from the store's projections."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class Recipient:
 def email_language(order_language: str | None, customer_language: str | None) -> str:
     """Return the order's language when supported, else English.
 
-    The customer's latest language stands in only when the order's is unknown.
+    The customer's latest language is used only when the order's is unknown.
     """
     language = (order_language or customer_language or DEFAULT_LANGUAGE).lower()
     return language if language in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
@@ -34,9 +34,9 @@ async def find_recipient(
 ) -> Recipient:
     """Return the shop name, the customer's contact details and the order's language.
 
-    ``shop_name`` is None for an unregistered merchant. The order's language is
-    the one of the latest order event applied to its stream (``order:<merchant>:
-    <order>``, as the rewarding consumer names it); the customer's latest known
+    ``shop_name`` is None for an unregistered merchant. The order's language comes
+    from the latest order event applied to the stream ``order:<merchant>:<order>``,
+    which is how the rewarding consumer names it. The customer's latest known
     language is the fallback.
     """
     row = await connection.fetchrow(

@@ -37,7 +37,7 @@ class ReceivedMessage:
 class SwitchableHandler:
     """Stores each accepted message; replies with ``reply`` to every DATA command.
 
-    ``accept_delay`` holds the reply back after the message is stored, which
+    ``accept_delay`` delays the reply after the message is stored, which
     opens the window in which the server has the message but the client has not
     heard so.
     """

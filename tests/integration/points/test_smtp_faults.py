@@ -24,7 +24,7 @@ from tests.support.smtp import ACCEPT, NO_SUCH_USER, TRY_AGAIN, SmtpServer
 
 pytestmark = pytest.mark.integration
 
-# How long the server answers 451 before it accepts again.
+# How long the server replies 451 before it accepts again.
 TEMPORARY_FAILURE_SECONDS = 30
 
 
@@ -171,7 +171,7 @@ async def test_sigkill_while_sending_loses_nothing(
     smtp_server: SmtpServer,
     tmp_path: Path,
 ) -> None:
-    # The server stores each message, then holds its 250 reply back for a while:
+    # The server stores each message, then delays its 250 reply:
     # a kill in that window leaves a message the server has and the job unsent.
     smtp_server.handler.accept_delay = 1.5
     for number in range(5):
