@@ -25,7 +25,6 @@ async def serve(settings: RelaySettings) -> None:
     pool = await create_pool(settings.database_url, max_size=1)
     publisher = PointsPublisher(settings)
     try:
-        await publisher.start()
         logger.info("relay %s started", settings.relay_name)
         await Relay(settings, pool, publisher).run(stop)
     finally:

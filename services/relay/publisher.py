@@ -23,31 +23,46 @@ class PointsPublisher:
     def __init__(self, settings: RelaySettings) -> None:
         self._topic = settings.points_topic
         self._transactional = settings.kafka_transactions
-        options = producer_options(settings)
+        self._options = producer_options(settings)
         if self._transactional:
-            options["enable_idempotence"] = True
-            options["transactional_id"] = settings.relay_name
-        self._producer = AIOKafkaProducer(**options)
+            self._options["enable_idempotence"] = True
+            self._options["transactional_id"] = settings.relay_name
+        self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
-        await self._producer.start()
+        """Connect to the broker unless connected; a failed start can be retried."""
+        if self._producer is not None:
+            return
+        producer = AIOKafkaProducer(**self._options)
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer = producer
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
 
     async def publish(self, records: Sequence[OutgoingRecord]) -> None:
         if not records:
             return
+        await self.start()
+        assert self._producer is not None
         if self._transactional:
             async with self._producer.transaction():
-                await self._send_all(records)
+                await self._send_all(self._producer, records)
         else:
-            await self._send_all(records)
+            await self._send_all(self._producer, records)
 
-    async def _send_all(self, records: Sequence[OutgoingRecord]) -> None:
+    async def _send_all(
+        self, producer: AIOKafkaProducer, records: Sequence[OutgoingRecord]
+    ) -> None:
         # send() only queues; the partition's in-flight limit of one keeps the order.
         deliveries = [
-            await self._producer.send(
+            await producer.send(
                 self._topic, value=record.value, key=record.key, headers=record.headers
             )
             for record in records

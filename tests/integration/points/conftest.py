@@ -96,8 +96,9 @@ def notifier_settings(
 class RunningRelay:
     """A relay task in the test's event loop."""
 
-    def __init__(self, settings: RelaySettings) -> None:
+    def __init__(self, settings: RelaySettings, *, start_publisher: bool = True) -> None:
         self.settings = settings
+        self._start_publisher = start_publisher
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._pool: asyncpg.Pool | None = None
@@ -107,18 +108,22 @@ class RunningRelay:
         self._stop = asyncio.Event()
         self._pool = await create_pool(self.settings.database_url, max_size=1)
         self._publisher = PointsPublisher(self.settings)
-        await self._publisher.start()
+        if self._start_publisher:
+            await self._publisher.start()
         relay = Relay(self.settings, self._pool, self._publisher)
         self._task = asyncio.create_task(relay.run(self._stop))
 
     async def stop(self) -> None:
         self._stop.set()
         if self._task is not None:
-            await asyncio.wait_for(self._task, 10)
+            await asyncio.wait_for(self._task, 20)
+            self._task = None
         if self._publisher is not None:
             await self._publisher.stop()
+            self._publisher = None
         if self._pool is not None:
             await self._pool.close()
+            self._pool = None
 
 
 @pytest.fixture

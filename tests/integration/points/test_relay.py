@@ -9,14 +9,18 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from schemas.points import PointsEarned, PointsRemoved
 from schemas.points_message import PointsMessage
+from services.common.kafka import create_topics
 from services.common.settings import CommonSettings
-from services.relay.reader import load_checkpoint
+from services.devstack.ports import free_port
+from services.devstack.tansu import TansuBroker, start_tansu
+from services.relay.reader import START, load_checkpoint
 from services.relay.settings import RelaySettings
 from services.store.event_store import NewEvent, append
 from tests.integration.points.conftest import RunningRelay, Shop
@@ -210,3 +214,41 @@ async def test_relay_headers_and_checkpoint(
     async with own_pool.acquire() as connection:
         checkpoint = await load_checkpoint(connection, relay.settings.relay_name)
     assert checkpoint.position >= position
+
+
+async def test_broker_down_keeps_checkpoint(
+    merchant: Shop,
+    own_pool: asyncpg.Pool,
+    relay_settings: RelaySettings,
+    settings: CommonSettings,
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    down_settings = relay_settings.model_copy(
+        update={"kafka_bootstrap_servers": f"127.0.0.1:{port}", "kafka_request_timeout_ms": 2000}
+    )
+    award = earned(merchant.merchant_id, "700", 9)
+    async with own_pool.acquire() as connection:
+        await append(connection, [NewEvent("order:x:700", 1, merchant.merchant_id, "700", award)])
+    relay = RunningRelay(down_settings, start_publisher=False)
+    await relay.start()
+    broker: TansuBroker | None = None
+    try:
+        await asyncio.sleep(2.0)
+        async with own_pool.acquire() as connection:
+            while_down = await load_checkpoint(connection, down_settings.relay_name)
+        broker = start_tansu(port, tmp_path / "tansu.log")
+        await create_topics(down_settings)
+        records = await read_topic(
+            down_settings.kafka_bootstrap_servers,
+            down_settings.points_topic,
+            until_count=1,
+            timeout=30,
+        )
+    finally:
+        await relay.stop()
+        if broker is not None:
+            broker.stop()
+
+    assert while_down == START
+    assert [PointsMessage.model_validate_json(r.value).event for r in records] == [award]
