@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.common.db import Connection
+from services.common.db import Connection, Queryable
 
 PENDING = "pending"
 SENT = "sent"
@@ -154,3 +154,51 @@ async def mark_failed(connection: Connection, event_id: uuid.UUID, error: str) -
         event_id,
         error,
     )
+
+
+async def count_jobs(connection: Queryable, merchant_id: str | None = None) -> dict[str, int]:
+    """Return the number of email jobs per status, of one merchant or of all."""
+    rows = await connection.fetch(
+        """
+        SELECT status, count(*) AS jobs FROM email_jobs
+        WHERE $1::text IS NULL OR merchant_id = $1
+        GROUP BY status
+        """,
+        merchant_id,
+    )
+    return {row["status"]: row["jobs"] for row in rows}
+
+
+async def count_skips(connection: Queryable, merchant_id: str | None = None) -> dict[str, int]:
+    """Return the number of awards that got no email, per reason."""
+    rows = await connection.fetch(
+        """
+        SELECT reason, count(*) AS skips FROM email_skips
+        WHERE $1::text IS NULL OR merchant_id = $1
+        GROUP BY reason
+        """,
+        merchant_id,
+    )
+    return {row["reason"]: row["skips"] for row in rows}
+
+
+async def retry_failed_job(connection: Connection, event_id: uuid.UUID) -> str | None:
+    """Make a failed job pending again with fresh attempts; return its previous status.
+
+    Returns None when no job has that event id. Jobs in other states stay as they
+    are, because a sent or cancelled email must not go out (again). Must run
+    inside a transaction.
+    """
+    status: str | None = await connection.fetchval(
+        "SELECT status FROM email_jobs WHERE event_id = $1 FOR UPDATE", event_id
+    )
+    if status == FAILED:
+        await connection.execute(
+            """
+            UPDATE email_jobs
+            SET status = 'pending', attempts = 0, next_attempt_at = now(), finished_at = NULL
+            WHERE event_id = $1
+            """,
+            event_id,
+        )
+    return status

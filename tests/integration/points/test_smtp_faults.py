@@ -13,7 +13,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from typer.testing import CliRunner
 
+from services.cli.main import app
 from services.devstack.ports import free_port
 from services.devstack.tansu import TANSU_CLIENT_ENVIRONMENT
 from services.notifier.consumer import NotifierService
@@ -213,3 +215,43 @@ async def test_sigkill_while_sending_loses_nothing(
 
 async def _received(server: SmtpServer, count: int) -> bool:
     return len(server.handler.messages()) >= count
+
+
+async def test_failed_email_requeued_from_cli(
+    merchant: Shop,
+    own_pool: asyncpg.Pool,
+    relay: RunningRelay,
+    notifier: NotifierService,
+    smtp_server: SmtpServer,
+    own_database_url: str,
+) -> None:
+    smtp_server.handler.answer_with(NO_SUCH_USER)
+    await merchant.order("551", "paid", "10.00")
+    await wait_until(lambda: jobs_in(own_pool, "failed", 1), timeout=20)
+    [failed] = await jobs(own_pool)
+    smtp_server.handler.answer_with(ACCEPT)
+    environment = {"LOYALTY_DATABASE_URL": own_database_url}
+
+    retried = await asyncio.to_thread(
+        CliRunner().invoke, app, ["emails", "retry", str(failed["event_id"])], env=environment
+    )
+    await wait_until(lambda: jobs_in(own_pool, "sent", 1), timeout=20)
+    again = await asyncio.to_thread(
+        CliRunner().invoke, app, ["emails", "retry", str(failed["event_id"])], env=environment
+    )
+    status = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        ["emails", "status", "--merchant", merchant.merchant_id],
+        env=environment,
+    )
+
+    assert retried.exit_code == 0, retried.output
+    assert "queued again" in retried.output
+    assert again.exit_code == 1
+    assert "is sent, not failed" in " ".join(again.output.split())
+    assert status.exit_code == 0, status.output
+    rows = {tuple(line.replace("│", " ").split()) for line in status.output.splitlines()}
+    assert ("sent", "1") in rows
+    assert ("failed", "0") in rows
+    assert len(smtp_server.handler.messages()) == 1
