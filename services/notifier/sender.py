@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -24,6 +25,8 @@ from services.notifier.settings import NotifierSettings
 from services.notifier.transport import PermanentDeliveryError, TemporaryDeliveryError
 
 logger = logging.getLogger(__name__)
+
+_ADDRESS = re.compile(r"[^\s<>@]+@[^\s<>@]+")
 
 # Delays after an error outside SMTP (such as a lost database connection), in seconds.
 ERROR_DELAYS_SECONDS = (0.5, 1.0, 2.0, 5.0)
@@ -104,7 +107,11 @@ class EmailSender:
                 await mark_failed(connection, job.event_id, error.reason)
                 logger.error(
                     "email rejected permanently",
-                    extra={**_ids(job), "attempt": job.attempts + 1, "reason": error.reason},
+                    extra={
+                        **_ids(job),
+                        "attempt": job.attempts + 1,
+                        "reason": redact_addresses(error.reason),
+                    },
                 )
             else:
                 await mark_sent(connection, job.event_id)
@@ -118,7 +125,10 @@ class EmailSender:
         if attempt >= self._settings.email_max_attempts:
             final = f"gave up after {attempt} attempts; last error: {reason}"
             await mark_failed(connection, job.event_id, final)
-            logger.error("email failed", extra={**_ids(job), "attempt": attempt, "reason": final})
+            logger.error(
+                "email failed",
+                extra={**_ids(job), "attempt": attempt, "reason": redact_addresses(final)},
+            )
             return
         delay = retry_delay(
             attempt,
@@ -129,8 +139,16 @@ class EmailSender:
         logger.warning(
             "email delivery failed temporarily; retrying in %.1f s",
             delay,
-            extra={**_ids(job), "attempt": attempt, "reason": reason},
+            extra={**_ids(job), "attempt": attempt, "reason": redact_addresses(reason)},
         )
+
+
+def redact_addresses(text: str) -> str:
+    """Return ``text`` with email addresses replaced, for log lines.
+
+    SMTP replies often quote the recipient, such as ``550 <anna@example.com>: unknown``.
+    """
+    return _ADDRESS.sub("<address>", text)
 
 
 def _ids(job: EmailJob) -> dict[str, str]:

@@ -10,7 +10,7 @@ import pytest
 from services.notifier.content import EmailRenderer, build_message, message_id
 from services.notifier.jobs import EmailJob
 from services.notifier.recipients import email_language
-from services.notifier.sender import retry_delay
+from services.notifier.sender import redact_addresses, retry_delay
 
 EVENT_ID = uuid.UUID("0b7c2f8e-51a5-5d2c-9a0e-6f1d3c4b5a69")
 
@@ -100,3 +100,11 @@ def test_retry_delay_doubles_up_to_max() -> None:
     delays = [retry_delay(attempt, 5.0, 60.0) for attempt in range(1, 7)]
 
     assert delays == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0]
+
+
+def test_log_reason_without_addresses() -> None:
+    reason = "550 5.1.1 <anna.b@example.com>: Recipient address rejected; also x@y.nl"
+
+    assert redact_addresses(reason) == (
+        "550 5.1.1 <<address>>: Recipient address rejected; also <address>"
+    )
