@@ -2,9 +2,9 @@
 
 Each job is sent inside the transaction that locked it, and marked in the same
 transaction. A crash between the server accepting the message and the commit
-leaves the job pending, so it is sent again: that window is the only source of
-a duplicate, and the Message-ID, derived from the event id, is the same both
-times. A removal that arrives while a job is being sent waits for the lock.
+leaves the job pending, so it is sent again. That window is the only source of
+a duplicate, and both copies carry the same Message-ID, derived from the event
+id. A removal that arrives while a job is being sent waits for the lock.
 """
 
 from __future__ import annotations
