@@ -9,7 +9,7 @@ from services.common.records import DeadLetter, InboundRecord
 
 @dataclass
 class BatchOutcome:
-    """What one batch did, for logs and metrics."""
+    """Counts of one batch's effects, for logs and metrics."""
 
     consumed: int = 0
     redelivered: int = 0
