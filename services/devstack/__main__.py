@@ -49,7 +49,7 @@ def demo(directory: Path, database_url: str) -> int:
     from services.devstack.demo import run_demo
 
     ok = run_demo(directory / "demo", database_url, print_ports=_print_ports)
-    print("demo passed" if ok else "demo FAILED: a balance differs from the expected one")
+    print("demo passed" if ok else "demo FAILED: a balance or an email differs from the expected")
     return 0 if ok else 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 
 from services.common.db import create_pool
+from services.devstack.demo_emails import print_emails, set_email_delay, wait_for_emails
 from services.devstack.lightspeed_fixtures import (
     Shop,
     order_resource,
@@ -155,8 +157,10 @@ def print_ledgers(ledgers: dict[str, dict[str, Any]]) -> bool:
 def run_demo(directory: Path, database_url: str, print_ports: Callable[[StackState], None]) -> bool:
     """Start a stack on free ports and a fresh ``database_url``, post the demo webhooks, stop.
 
-    Return whether every balance is the expected one.
+    Return whether every balance and every email is the expected one.
     """
+    # The demo's event ids, and so the Message-IDs, repeat from run to run.
+    shutil.rmtree(directory / "mail", ignore_errors=True)
     state = start_stack(
         directory,
         database_url,
@@ -177,11 +181,15 @@ def run_demo(directory: Path, database_url: str, print_ports: Callable[[StackSta
             base_currency="EUR",
         )
         asyncio.run(_register(state.database_url, merchant))
+        set_email_delay(state.database_url, DEMO_MERCHANT_ID)
         print(f"\nregistered merchant {DEMO_MERCHANT_ID}; posting signed webhooks:")
         base_url = f"http://127.0.0.1:{state.http_port}"
         post_deliveries(base_url, demo_deliveries())
         print("\nwaiting for the rewarding consumer...")
-        return print_ledgers(wait_for_balances(base_url))
+        ok = print_ledgers(wait_for_balances(base_url))
+        print("\nwaiting for the notifier's emails...")
+        emails = wait_for_emails(Path(state.environment["LOYALTY_MAILDIR"]))
+        return print_emails(emails) and ok
     finally:
         stop_stack(state)
         print("\nlocal stack stopped")

@@ -24,6 +24,8 @@ from services.store import migrate
 SERVICE_MODULES: dict[str, str] = {
     "ingest": "services.ingest",
     "rewarding": "services.rewarding",
+    "relay": "services.relay",
+    "notifier": "services.notifier",
 }
 
 # Services that serve /metrics on their own HTTP port. Every other service gets a metrics port.

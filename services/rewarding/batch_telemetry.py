@@ -1,119 +1,25 @@
-"""Spans, metrics and consumer lag of one consumed batch."""
+"""Counters of what a batch of the rewarding consumer did."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import IllegalStateError
-from opentelemetry import trace
-from opentelemetry.trace import Link, Status, StatusCode
-
-from services.rewarding.records import BatchOutcome, InboundRecord
+from services.rewarding.records import BatchOutcome
+from services.telemetry.consumer import record_consumed
 from services.telemetry.instruments import instruments
-from services.telemetry.propagation import inject_headers
-from services.telemetry.spans import batch_span, start_process_span
-
-
-@contextmanager
-def traced_batch(topic: str, records: Sequence[InboundRecord]) -> Iterator[list[InboundRecord]]:
-    """Open the batch span and one span per record, and yield records that point at their spans.
-
-    Each record span continues the trace of the record's ``traceparent`` and
-    links to the batch span. The yielded records carry the record span's
-    ``traceparent`` instead, so the event metadata and dead letters written for
-    a record continue the trace from the consumer.
-    """
-    with batch_span(topic, [record.headers for record in records]) as batch:
-        batch_link = Link(batch.get_span_context())
-        spans = [
-            start_process_span(
-                record.topic,
-                record.headers,
-                links=[batch_link],
-                attributes={
-                    "messaging.destination.partition.id": str(record.partition),
-                    "messaging.kafka.offset": record.offset,
-                },
-            )
-            for record in records
-        ]
-        traced = [
-            dataclasses.replace(
-                record,
-                headers=tuple(inject_headers(record.headers, trace.set_span_in_context(span))),
-            )
-            for record, span in zip(records, spans, strict=True)
-        ]
-        try:
-            yield traced
-        except BaseException as error:
-            for span in spans:
-                span.record_exception(error)
-                span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-            raise
-        finally:
-            for span in spans:
-                span.end()
 
 
 def start_counters(topic: str) -> None:
     """Expose the event and points counters at zero, so dashboards show 0 before any batch."""
-    record_outcome(topic, BatchOutcome(), None)
+    record_outcome(topic, BatchOutcome())
 
 
-def record_outcome(topic: str, outcome: BatchOutcome, seconds: float | None) -> None:
-    """Count what a committed batch did. ``seconds`` is None when no batch ran."""
+def record_outcome(topic: str, outcome: BatchOutcome) -> None:
+    """Count what a committed batch did."""
+    record_consumed(topic, outcome.consumed, outcome.redelivered, outcome.dead_letters)
     metrics = instruments()
     attributes = {"topic": topic}
-    metrics.events_consumed.add(outcome.consumed, attributes)
-    metrics.events_redelivered.add(outcome.redelivered, attributes)
     metrics.events_applied.add(outcome.applied, attributes)
     metrics.events_duplicate.add(outcome.duplicates, attributes)
     metrics.events_stale.add(outcome.stale, attributes)
     metrics.events_ignored.add(outcome.ignored, attributes)
-    for letter in outcome.dead_letters:
-        metrics.events_dead_lettered.add(1, {**attributes, "error_type": letter.error_type})
     metrics.points_earned.add(outcome.points_earned)
     metrics.points_removed.add(outcome.points_removed)
-    if seconds is not None:
-        metrics.batch_size.record(outcome.consumed, attributes)
-        metrics.batch_duration.record(seconds, {**attributes, "outcome": "ok"})
-
-
-def record_failure(topic: str, records: int, seconds: float) -> None:
-    """Time a batch that failed and will be fetched again."""
-    metrics = instruments()
-    metrics.batch_size.record(records, {"topic": topic})
-    metrics.batch_duration.record(seconds, {"topic": topic, "outcome": "failed"})
-
-
-async def record_lag(
-    consumer: AIOKafkaConsumer, group: str, next_offsets: dict[tuple[str, int], int]
-) -> None:
-    """Set the lag of every assigned partition that a fetch has reported on.
-
-    The lag is the high watermark of the last fetch response minus the next
-    offset to process. That is the offset committed with this batch when the batch
-    has records of the partition, else the consumer's position. ``end_offsets()`` is not used,
-    because some brokers (Tansu) report it wrongly.
-    """
-    lag = instruments().consumer_lag
-    for partition in consumer.assignment():
-        highwater = consumer.highwater(partition)
-        if highwater is None:
-            continue
-        position = next_offsets.get((partition.topic, partition.partition))
-        if position is None:
-            try:
-                position = await consumer.position(partition)
-            except IllegalStateError:
-                continue  # revoked by a rebalance while this loop awaited
-        lag.set(group, partition.topic, partition.partition, highwater - position)
-
-
-def forget_lag(group: str, partitions: set[TopicPartition]) -> None:
-    """Drop the lag of revoked partitions, which this consumer no longer reads."""
-    instruments().consumer_lag.forget(group, ((p.topic, p.partition) for p in partitions))

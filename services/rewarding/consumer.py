@@ -19,37 +19,21 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from services.common.db import create_pool
+from services.common.dead_letters import KafkaDeadLetterSink
+from services.common.records import to_inbound
 from services.common.settings import RewardingSettings
 from services.merchant_settings.rules_source import StoredSettingsRulesSource
-from services.rewarding.batch_telemetry import (
-    record_failure,
-    record_lag,
-    record_outcome,
-    start_counters,
-    traced_batch,
-)
-from services.rewarding.dead_letters import KafkaDeadLetterSink
+from services.rewarding.batch_telemetry import record_outcome, start_counters
 from services.rewarding.processor import BatchProcessor
 from services.rewarding.rebalance import SeekToStoredOffsets
-from services.rewarding.records import InboundRecord
 from services.rewarding.rules_source import RulesSource
 from services.store.offsets import stored_offsets
+from services.telemetry.consumer import record_batch, record_lag, traced_batch
 
 logger = logging.getLogger(__name__)
 
 # Delay before a failed batch is fetched again from the stored offsets.
 RETRY_DELAY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
-
-
-def to_inbound(record: ConsumerRecord) -> InboundRecord:
-    return InboundRecord(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value,
-        headers=tuple(record.headers or ()),
-    )
 
 
 async def _raw_records(message: KafkaMessage) -> Any:
@@ -135,7 +119,7 @@ class RewardingService:
         except asyncio.CancelledError:
             raise
         except Exception:
-            record_failure(topic, len(batch), time.perf_counter() - started)
+            record_batch(topic, len(batch), time.perf_counter() - started, failed=True)
             self._failures += 1
             delay = RETRY_DELAY_SECONDS[min(self._failures, len(RETRY_DELAY_SECONDS)) - 1]
             logger.exception(
@@ -149,7 +133,8 @@ class RewardingService:
             return
         self._failures = 0
         await message.ack()
-        record_outcome(topic, outcome, time.perf_counter() - started)
+        record_batch(topic, len(batch), time.perf_counter() - started)
+        record_outcome(topic, outcome)
         await self._record_lag(outcome.next_offsets)
         logger.info(
             "batch applied",

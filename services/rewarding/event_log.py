@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import TypeAlias
 
 from schemas.orders import OrderStatusChanged
+from services.common.records import InboundRecord
 from services.rewarding.events import OrderEventIgnored, RecordedEvent
-from services.rewarding.records import InboundRecord
 from services.telemetry.propagation import trace_log_fields
 
 logger = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
-from services.rewarding.batch_telemetry import forget_lag
 from services.store.offsets import stored_offsets
+from services.telemetry.consumer import forget_lag
 
 logger = logging.getLogger(__name__)
 

@@ -128,3 +128,11 @@ async def _insert(connection: Connection, events: Sequence[NewEvent]) -> list[in
     except asyncpg.UniqueViolationError as error:
         raise ConcurrencyError(str(error)) from error
     return [row["position"] for row in rows]
+
+
+async def event_metadata(connection: Connection, event_id: uuid.UUID) -> dict[str, str]:
+    """Return the metadata stored with event ``event_id``, or an empty dict when it is absent."""
+    metadata = await connection.fetchval(
+        "SELECT metadata FROM events WHERE event_id = $1", event_id
+    )
+    return dict(metadata or {})

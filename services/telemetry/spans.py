@@ -53,6 +53,33 @@ def publish_span(
         yield span
 
 
+def start_publish_span(
+    topic: str, *, parent: Context | None, attributes: Attributes | None = None
+) -> Span:
+    """Start a PRODUCER span for one record of a batch publication. The caller ends it."""
+    return tracer().start_span(
+        f"{topic} publish",
+        context=parent,
+        kind=SpanKind.PRODUCER,
+        attributes={**_kafka_attributes(topic, "send"), **(attributes or {})},
+    )
+
+
+@contextmanager
+def ending(spans: Sequence[Span]) -> Iterator[None]:
+    """End ``spans`` when the block exits, marking each failed when the block raises."""
+    try:
+        yield
+    except BaseException as error:
+        for span in spans:
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        raise
+    finally:
+        for span in spans:
+            span.end()
+
+
 def start_process_span(
     topic: str,
     headers: Iterable[tuple[str, bytes]],
@@ -124,16 +151,8 @@ def shared_write_spans(
         tracer().start_span(name, context=context, kind=SpanKind.CLIENT, attributes=attributes)
         for context in contexts
     ]
-    try:
+    with ending(spans):
         yield spans
-    except BaseException as error:
-        for span in spans:
-            span.record_exception(error)
-            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-        raise
-    finally:
-        for span in spans:
-            span.end()
 
 
 @contextmanager

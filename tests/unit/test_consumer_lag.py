@@ -10,7 +10,7 @@ from aiokafka.errors import IllegalStateError
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from services.rewarding import batch_telemetry
+from services.telemetry import consumer as batch_telemetry
 from services.telemetry.instruments import ConsumerLagGauge
 
 TOPIC = "orders"

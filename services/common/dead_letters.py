@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from faststream.kafka import KafkaBroker
 
-from services.rewarding.records import DeadLetter
+from services.common.records import DeadLetter
 from services.telemetry.propagation import trace_log_fields
 
 logger = logging.getLogger(__name__)
