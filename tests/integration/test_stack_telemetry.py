@@ -30,6 +30,7 @@ from tests.support.dashboard import dashboard_metric_names, exposed_sample_names
 
 pytestmark = pytest.mark.integration
 
+
 async def publish_invalid_record(bootstrap_servers: str) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
     await producer.start()
