@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from services.common.db import Connection
-from services.relay.reader import POINTS_EVENT_TYPES, Checkpoint
+from services.relay.reader import Checkpoint
 from services.telemetry.instruments import instruments
 
 
@@ -14,11 +14,11 @@ async def count_backlog(connection: Connection, after: Checkpoint) -> int:
     count = await connection.fetchval(
         """
         SELECT count(*) FROM events
-        WHERE (tx_id, position) > ($1::xid8, $2::bigint) AND event_type = ANY($3::text[])
+        WHERE (tx_id, position) > ($1::xid8, $2::bigint)
+          AND event_type IN ('PointsEarned', 'PointsRemoved')
         """,
         after.tx_id,
         after.position,
-        list(POINTS_EVENT_TYPES),
     )
     return int(count)
 
