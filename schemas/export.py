@@ -15,12 +15,14 @@ from pydantic import TypeAdapter
 
 from schemas.orders import OrderStatusChanged
 from schemas.points import PointsEvent
+from schemas.refunds import OrderRefunded
 
 SCHEMA_DIR = Path(__file__).parent / "json"
 
 SCHEMA_SOURCES: dict[str, Any] = {
     "order-status-changed.v1.schema.json": OrderStatusChanged,
     "points-event.v1.schema.json": PointsEvent,
+    "order-refunded.v1.schema.json": OrderRefunded,
 }
 
 

@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from schemas.orders import OrderStatusChanged
+from schemas.refunds import OrderRefunded
 from services.common.errors import ServiceUnavailableError
 from services.common.kafka import producer_options
 from services.common.settings import IngestSettings
@@ -40,7 +41,7 @@ class OrderEventPublisher:
             self._producer = producer
             return producer
 
-    async def publish(self, event: OrderStatusChanged) -> None:
+    async def publish(self, event: OrderStatusChanged | OrderRefunded) -> None:
         """Write ``event`` and return once the broker acknowledged it."""
         producer = await self._connected()
         try:
@@ -49,7 +50,10 @@ class OrderEventPublisher:
                     self._settings.orders_topic,
                     value=event.model_dump_json().encode(),
                     key=event.partition_key,
-                    headers=[("event-type", b"OrderStatusChanged"), ("schema-version", b"1")],
+                    headers=[
+                        ("event-type", event.event_type.encode()),
+                        ("schema-version", b"1"),
+                    ],
                 ),
                 self._settings.publish_timeout_seconds,
             )

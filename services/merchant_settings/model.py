@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.orders import PaymentStatus
-from services.rewarding.rules import AmountBasis, RewardRules
+from services.rewarding.rules import AmountBasis, NegativeBalancePolicy, RewardRules
 
-
-class NegativeBalancePolicy(StrEnum):
-    """What a removal does when the customer's balance cannot cover it."""
-
-    ALLOW = "allow"
-    CLAMP = "clamp"
+__all__ = ["DEFAULT_SETTINGS", "MerchantSettings", "NegativeBalancePolicy"]
 
 
 class MerchantSettings(BaseModel):
@@ -54,6 +48,7 @@ class MerchantSettings(BaseModel):
             points_per_unit=self.points_per_unit,
             amount_basis=self.amount_basis,
             include_shipping=self.include_shipping,
+            negative_balance_policy=self.negative_balance_policy,
         )
 
 
