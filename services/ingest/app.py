@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from services.api.orders import router as orders_router
 from services.api.points import router as points_router
+from services.api.settings import router as settings_router
 from services.common.db import create_pool
 from services.common.settings import IngestSettings
 from services.ingest.publisher import OrderEventPublisher
@@ -40,6 +42,8 @@ def create_app(settings: IngestSettings) -> FastAPI:
     app = FastAPI(title="loyalty-ledger", lifespan=lifespan)
     app.include_router(webhook_router)
     app.include_router(points_router)
+    app.include_router(settings_router)
+    app.include_router(orders_router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
