@@ -12,6 +12,8 @@ a removal takes ``held - target`` when that is positive.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from schemas.ids import derive_event_id
 from schemas.order_events import OrderEvent
 from schemas.orders import OrderStatusChanged
@@ -114,7 +116,11 @@ def _decide_refund(
 
 def _refund_reason(state: OrderState) -> str:
     numbers = ", ".join(sorted(refund.invoice_number for refund in state.refunds))
-    return f"refunded {state.refunded_basis()} by credit invoice {numbers}"
+    refunded = state.refunded_basis()
+    if refunded.as_tuple().exponent > -2:
+        refunded = refunded.quantize(Decimal("0.01"))
+    currency = f" {state.award.currency}" if state.award is not None else ""
+    return f"refunded {refunded}{currency} by credit invoice {numbers}"
 
 
 def _ignored(event: OrderEvent, reason: str) -> OrderEventIgnored:
