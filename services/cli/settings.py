@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from services.common.db import create_pool
@@ -68,7 +69,7 @@ def _run(merchant_id: str, changes: dict[str, Any] | None, actor: str) -> Mercha
     try:
         return asyncio.run(run())
     except LoyaltyError as error:
-        errors.print(f"[red]error:[/red] {error}")
+        errors.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(code=1) from error
 
 

@@ -117,8 +117,9 @@ def _decide_refund(
 def _refund_reason(state: OrderState) -> str:
     numbers = ", ".join(sorted(refund.invoice_number for refund in state.refunds))
     refunded = state.refunded_basis()
-    if refunded.as_tuple().exponent > -2:
-        refunded = refunded.quantize(Decimal("0.01"))
+    cents = refunded.quantize(Decimal("0.01"))
+    if cents == refunded:
+        refunded = cents
     currency = f" {state.award.currency}" if state.award is not None else ""
     return f"refunded {refunded}{currency} by credit invoice {numbers}"
 
