@@ -1,4 +1,4 @@
-"""Every event type carried by ``orders.status-changed.v1``, told apart by ``event_type``."""
+"""Every event type on ``orders.status-changed.v1``, distinguished by ``event_type``."""
 
 from __future__ import annotations
 

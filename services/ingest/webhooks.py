@@ -3,7 +3,7 @@
 Checks run in this order, and nothing is published unless all pass: body size
 (413), shop headers (400), known shop (404), signature (401), handled event
 group (202 otherwise), JSON and resource fields (400), broker acknowledgement (503).
-Invoices other than credit notes carry no refund and are answered 202.
+Invoices other than credit notes carry no refund and get a 202 response.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ difference, so duplicated, late and reordered input cannot count twice.
 Nothing here reads the clock or any state besides its arguments, so a replay
 decides the same.
 
-The points an order holds never rise after its award: a cancel status sets the
-target to zero, refunds lower it to floor((paid - refunded) x award rate), and
-a removal takes ``held - target`` when that is positive.
+An order's points never rise after its award. A cancel status sets the target
+to zero, and refunds lower it to floor((paid - refunded) x award rate). A
+removal takes ``remaining - target`` when that is positive.
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ def decide(
 ) -> list[RecordedEvent]:
     """Return the events to append to the order's stream for ``event``.
 
-    ``balance`` is the current balance of the customer who holds the order's
-    points (the award's customer, else the event's); the ``clamp`` policy needs
-    it. An exact duplicate returns nothing. An event older than the last
-    applied one is recorded as ignored and changes no points.
+    ``balance`` is the current balance of the award's customer, or of the
+    event's customer before an award. The ``clamp`` policy needs it. An exact
+    duplicate returns nothing. A status change older than the last applied one
+    is recorded as ignored and changes no points.
     """
     if event.event_id in state.seen_event_ids:
         return []

@@ -29,9 +29,10 @@ def remove_to_target(
 ) -> list[RecordedEvent]:
     """Return the events that take the order's points down to ``removal.target``.
 
-    Nothing when the order holds the target or less: points are never added back.
-    Under ``clamp`` only the positive part of ``balance`` is removed and the
-    rest is recorded as a PointsRemovalClamped; ``balance`` must then be given.
+    Returns nothing when the order has the target or less, because points are
+    never added back. Under ``clamp`` only the positive part of ``balance`` is
+    removed and the rest is recorded as a PointsRemovalClamped, so ``balance``
+    must be given.
     """
     award = state.award
     requested = state.remaining_points - max(removal.target, 0)

@@ -18,7 +18,7 @@ class AmountBasis(StrEnum):
 
 
 class NegativeBalancePolicy(StrEnum):
-    """What a removal does when the customer's balance cannot cover it."""
+    """Policy for a removal that the customer's balance cannot cover."""
 
     ALLOW = "allow"
     CLAMP = "clamp"

@@ -29,7 +29,12 @@ class CustomerProfile:
 async def load_balances(
     connection: Connection, customers: Iterable[CustomerId]
 ) -> dict[CustomerId, int]:
-    """Return the stored balance of each of ``customers`` that has one."""
+    """Lock and return the stored balance of each of ``customers`` that has one.
+
+    The row locks, taken in key order like the updates of add_to_balances, keep
+    a concurrent batch from changing a balance that a clamped removal was
+    decided on until this transaction ends.
+    """
     keys = sorted(set(customers))
     if not keys:
         return {}
@@ -39,6 +44,8 @@ async def load_balances(
         FROM balances b
         JOIN unnest($1::text[], $2::text[]) AS k (merchant_id, customer_key)
           ON b.merchant_id = k.merchant_id AND b.customer_key = k.customer_key
+        ORDER BY b.merchant_id, b.customer_key
+        FOR UPDATE OF b
         """,
         [merchant for merchant, _ in keys],
         [customer for _, customer in keys],

@@ -1,9 +1,9 @@
 """One named scenario per rewarding rule, through the whole pipeline.
 
-Each scenario changes settings with ``PUT /merchants/{id}/settings``, posts
-signed webhooks over HTTP, waits after each one until the consumer recorded it
-in the order's stream, and then checks the ledger from the read API and the
-order's recorded reasons from the order events API.
+Each scenario changes settings with ``PUT /merchants/{id}/settings`` and posts
+signed webhooks over HTTP. After each webhook it waits until the consumer has
+recorded it in the order's stream. Then it checks the ledger from the read API
+and the order's recorded reasons from the order events API.
 """
 
 from __future__ import annotations
