@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from services.ingest.lightspeed import load_json
-from services.merchant_settings.commands import show_settings, update_settings
+from services.merchant_settings.commands import settings_history, show_settings, update_settings
 from services.merchant_settings.errors import (
     MerchantNotFoundError,
     SettingsRejectedError,
@@ -41,6 +41,16 @@ async def get_settings(merchant_id: str, request: Request) -> JSONResponse:
     return JSONResponse(settings_body(merchant_id, settings))
 
 
+@router.get("/merchants/{merchant_id}/settings/history")
+async def get_settings_history(merchant_id: str, request: Request) -> JSONResponse:
+    """Return every settings change with its version, actor and time, oldest first."""
+    try:
+        changes = await settings_history(request.app.state.pool, merchant_id)
+    except MerchantNotFoundError as error:
+        return JSONResponse({"error": str(error)}, status_code=404)
+    return JSONResponse({"merchant_id": merchant_id, "changes": changes})
+
+
 @router.put("/merchants/{merchant_id}/settings")
 async def put_settings(merchant_id: str, request: Request) -> JSONResponse:
     """Change the settings named in the body; 422 names every invalid field."""
@@ -54,6 +64,10 @@ async def put_settings(merchant_id: str, request: Request) -> JSONResponse:
             status_code=400,
         )
     expected_version = changes.pop("version", None)
+    if not changes:
+        return JSONResponse(
+            {"error": "body names no setting to change besides version"}, status_code=400
+        )
     if expected_version is not None and (
         not isinstance(expected_version, int) or isinstance(expected_version, bool)
     ):

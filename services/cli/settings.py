@@ -1,11 +1,13 @@
-"""``loyalty settings show|set``: a merchant's loyalty settings."""
+"""``loyalty settings show|set|history``: a merchant's loyalty settings."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
+import asyncpg
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -14,8 +16,10 @@ from rich.table import Table
 from services.common.db import create_pool
 from services.common.errors import LoyaltyError
 from services.common.settings import CommonSettings
-from services.merchant_settings.commands import show_settings, update_settings
+from services.merchant_settings.commands import settings_history, show_settings, update_settings
 from services.merchant_settings.model import MerchantSettings
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Per-merchant loyalty settings.", no_args_is_help=True)
 
@@ -56,13 +60,13 @@ def print_settings(merchant_id: str, settings: MerchantSettings, as_json: bool) 
     console.print(table)
 
 
-def _run(merchant_id: str, changes: dict[str, Any] | None, actor: str) -> MerchantSettings:
-    async def run() -> MerchantSettings:
+def run_with_pool(action: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    """Run ``action`` on a pool to LOYALTY_DATABASE_URL; exit with status 1 on a LoyaltyError."""
+
+    async def run() -> T:
         pool = await create_pool(CommonSettings().database_url, max_size=1)
         try:
-            if changes is None:
-                return await show_settings(pool, merchant_id)
-            return await update_settings(pool, merchant_id, changes, actor=actor)
+            return await action(pool)
         finally:
             await pool.close()
 
@@ -79,7 +83,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Print the merchant's current settings."""
-    print_settings(merchant_id, _run(merchant_id, None, ""), as_json)
+    settings = run_with_pool(lambda pool: show_settings(pool, merchant_id))
+    print_settings(merchant_id, settings, as_json)
 
 
 @app.command("set")
@@ -93,4 +98,28 @@ def set_settings(
 ) -> None:
     """Change the named settings and keep the others; each change is recorded."""
     changes = dict(parse_assignment(text) for text in assignments)
-    print_settings(merchant_id, _run(merchant_id, changes, actor), as_json)
+    settings = run_with_pool(lambda pool: update_settings(pool, merchant_id, changes, actor=actor))
+    print_settings(merchant_id, settings, as_json)
+
+
+@app.command("history")
+def history(
+    merchant_id: Annotated[str, typer.Argument(help="Merchant id, such as ls-eu1-12345.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print every recorded settings change with its actor and time, oldest first."""
+    changes = run_with_pool(lambda pool: settings_history(pool, merchant_id))
+    if as_json:
+        console.print_json(json.dumps({"merchant_id": merchant_id, "changes": changes}))
+        return
+    table = Table(title=f"settings changes of {merchant_id}")
+    for column in ("version", "changed at", "actor", "changes"):
+        table.add_column(column)
+    for change in changes:
+        table.add_row(
+            str(change["version"]),
+            change["changed_at"],
+            change["actor"],
+            json.dumps(change["changes"], sort_keys=True),
+        )
+    console.print(table)

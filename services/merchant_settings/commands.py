@@ -17,7 +17,7 @@ from services.merchant_settings.errors import (
     unknown_settings,
 )
 from services.merchant_settings.model import MerchantSettings
-from services.merchant_settings.store import change_settings, load_settings
+from services.merchant_settings.store import change_settings, load_settings, settings_stream_id
 from services.store.merchants import find_by_id
 
 
@@ -26,6 +26,29 @@ async def show_settings(pool: asyncpg.Pool, merchant_id: str) -> MerchantSetting
     async with pool.acquire() as connection:
         await _require_merchant(connection, merchant_id)
         return (await load_settings(connection, [merchant_id]))[merchant_id]
+
+
+async def settings_history(pool: asyncpg.Pool, merchant_id: str) -> list[dict[str, Any]]:
+    """Return every recorded settings change of the merchant, oldest first.
+
+    Each entry has the new ``version``, the ``actor``, ``changed_at`` and the
+    ``changes`` as sent. Raises MerchantNotFoundError if the merchant is unknown.
+    """
+    async with pool.acquire() as connection:
+        await _require_merchant(connection, merchant_id)
+        rows = await connection.fetch(
+            "SELECT data FROM events WHERE stream_id = $1 ORDER BY stream_version",
+            settings_stream_id(merchant_id),
+        )
+    return [
+        {
+            "version": row["data"]["settings"]["version"],
+            "actor": row["data"]["actor"],
+            "changed_at": row["data"]["changed_at"],
+            "changes": row["data"]["changes"],
+        }
+        for row in rows
+    ]
 
 
 async def update_settings(

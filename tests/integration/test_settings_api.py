@@ -97,10 +97,28 @@ async def test_put_with_stale_version_is_409(ingest: httpx.AsyncClient, shop: Sh
 
 async def test_put_empty_or_invalid_body_is_400(ingest: httpx.AsyncClient, shop: Shop) -> None:
     empty = await ingest.put(url(shop), json={})
+    version_only = await ingest.put(url(shop), json={"version": 1})
     broken = await ingest.put(url(shop), content=b"{not json")
 
     assert empty.status_code == 400
+    assert version_only.status_code == 400
     assert broken.status_code == 400
+    assert (await ingest.get(url(shop))).json()["version"] == 1
+
+
+async def test_history_lists_changes_with_actor(ingest: httpx.AsyncClient, shop: Shop) -> None:
+    await ingest.put(url(shop), json={"points_per_unit": "3"}, headers={"X-Actor": "ana"})
+    await ingest.put(url(shop), json={"earning_enabled": False})
+
+    response = await ingest.get(f"{url(shop)}/history")
+
+    assert response.status_code == 200
+    changes = response.json()["changes"]
+    assert [c["version"] for c in changes] == [2, 3]
+    assert [c["actor"] for c in changes] == ["ana", "http-api"]
+    assert changes[0]["changes"] == {"points_per_unit": "3"}
+    assert changes[1]["changes"] == {"earning_enabled": False}
+    assert changes[0]["changed_at"] <= changes[1]["changed_at"]
 
 
 async def test_unknown_merchant_is_404(ingest: httpx.AsyncClient) -> None:
@@ -137,6 +155,11 @@ def test_cli_set_then_show(shop: Shop, database_url: str, monkeypatch: pytest.Mo
     assert sorted(body["reward_statuses"]) == ["paid", "partially_paid"]
     assert body["negative_balance_policy"] == "clamp"
     assert body["version"] == 2
+    history = runner.invoke(app, ["settings", "history", merchant_id, "--json"])
+    assert history.exit_code == 0, history.output
+    [change] = json.loads(history.output)["changes"]
+    assert change["actor"] == "cli-test"
+    assert change["changes"]["negative_balance_policy"] == "clamp"
 
 
 def test_cli_set_invalid_names_field(
