@@ -67,6 +67,8 @@ class RewardingService:
             request_timeout_ms=settings.kafka_request_timeout_ms,
             graceful_timeout=settings.shutdown_timeout_seconds,
             client_id="loyalty-rewarding",
+            # FastStream's own logger prints coloured text; this one goes to the JSON handler.
+            logger=logger,
         )
         self.subscriber = self.broker.subscriber(
             settings.orders_topic,
@@ -115,7 +117,9 @@ class RewardingService:
         assert self.processor is not None
         batch = [to_inbound(record) for record in records]
         try:
-            outcome = await self.processor.process(batch)
+            outcome = await self.processor.process_concurrently(
+                batch, self.settings.batch_parallelism
+            )
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -21,7 +21,7 @@ from services.rewarding.rules import DEFAULT_RULES, RewardRules, points_for
 
 @dataclass(frozen=True)
 class OrderState:
-    """What the decider needs to know of an order's past."""
+    """The facts of an order's past that the decider uses."""
 
     version: int = 0
     seen_event_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
@@ -70,36 +70,42 @@ class OrderState:
 
     def evolve(self, event: RecordedEvent) -> OrderState:
         """Return the state after ``event``, one stream version later."""
-        state = replace(self, version=self.version + 1)
+        version = self.version + 1
         if isinstance(event, OrderStatusApplied):
             return replace(
-                state,
-                seen_event_ids=state.seen_event_ids | {event.order.event_id},
+                self,
+                version=version,
+                seen_event_ids=self.seen_event_ids | {event.order.event_id},
                 last_occurred_at=event.order.occurred_at,
                 last_rules=event.rules,
             )
         if isinstance(event, OrderRefundApplied):
-            others = tuple(r for r in state.refunds if r.invoice_id != event.refund.invoice_id)
+            others = tuple(r for r in self.refunds if r.invoice_id != event.refund.invoice_id)
             return replace(
-                state,
-                seen_event_ids=state.seen_event_ids | {event.refund.event_id},
+                self,
+                version=version,
+                seen_event_ids=self.seen_event_ids | {event.refund.event_id},
                 refunds=(*others, event.refund),
             )
         if isinstance(event, OrderEventIgnored):
-            return replace(state, seen_event_ids=state.seen_event_ids | {event.order.event_id})
+            return replace(
+                self, version=version, seen_event_ids=self.seen_event_ids | {event.order.event_id}
+            )
         if isinstance(event, PointsEarned):
-            return replace(state, award=event, award_rules=state.last_rules)
+            return replace(self, version=version, award=event, award_rules=self.last_rules)
         if isinstance(event, PointsRemoved):
-            return replace(state, removed_points=state.removed_points + event.points)
+            return replace(self, version=version, removed_points=self.removed_points + event.points)
         if isinstance(event, PointsRemovalClamped):
             return replace(
-                state, written_off_points=state.written_off_points + event.shortfall_points
+                self,
+                version=version,
+                written_off_points=self.written_off_points + event.shortfall_points,
             )
         raise TypeError(f"unknown event type {type(event).__name__}")
 
 
 def fold(events: list[RecordedEvent]) -> OrderState:
-    """Return the state of an order whose stream holds ``events``, in version order."""
+    """Return the state of an order whose stream contains ``events``, in version order."""
     state = OrderState()
     for event in events:
         state = state.evolve(event)
