@@ -59,19 +59,8 @@ def _decide_status(
         )
         return [_ignored(event, reason)]
 
-    # model_construct skips re-validating the order, which was validated on arrival.
-    applied = OrderStatusApplied.model_construct(
-        event_id=derive_event_id("OrderStatusApplied", str(event.event_id)),
-        order=event,
-        rule_version=rules.version,
-        rules=rules,
-    )
-    if event.customer.key is None and state.award is None:
-        return [applied, _ignored(event, NO_CUSTOMER_REASON)]
-
-    decided: list[RecordedEvent] = [applied]
-    state = state.evolve(applied)
     status = event.payment_status
+    award = None
     if (
         state.award is None
         and status in rules.reward_statuses
@@ -79,15 +68,34 @@ def _decide_status(
         and rules.earning_enabled
     ):
         award = _award(event, rules)
-        if award is not None:
-            decided.append(award)
-            state = state.evolve(award)
-            balance = None if balance is None else balance + award.points
+    # model_construct skips re-validating the order, which was validated on arrival.
+    applied = OrderStatusApplied.model_construct(
+        event_id=derive_event_id("OrderStatusApplied", str(event.event_id)),
+        order=event,
+        rule_version=rules.version,
+        # Only an award needs the full rules later, for the amount basis of refunds.
+        rules=rules if award is not None else None,
+    )
+    if event.customer.key is None and state.award is None:
+        return [applied, _ignored(event, NO_CUSTOMER_REASON)]
 
+    decided: list[RecordedEvent] = [applied]
+    if award is not None:
+        decided.append(award)
+        if not state.refunds:
+            return decided
+        # Refunds recorded before this award are taken off right after it.
+        state = state.evolve(applied).evolve(award)
+        balance = None if balance is None else balance + award.points
+
+    if state.remaining_points <= 0:
+        return decided
     if status in rules.cancel_statuses:
         removal = Removal(target=0, reason=f"payment status became {status.value}")
-    else:
+    elif state.refunds:
         removal = Removal(target=state.refund_target(), reason=_refund_reason(state))
+    else:
+        return decided
     decided.extend(remove_to_target(state, removal, event, rules, balance))
     return decided
 

@@ -27,8 +27,9 @@ class OrderStatusApplied(BaseModel):
     event_id: uuid.UUID
     order: OrderStatusChanged
     rule_version: int = Field(ge=1)
-    # The full rules at rule_version, so a later refund computes with the award's
-    # amount basis. Events recorded before this field existed have None.
+    # The full rules at rule_version when this event made an award, so a later
+    # refund computes with the award's amount basis. None otherwise, and in
+    # events recorded before this field existed.
     rules: RewardRules | None = None
 
 

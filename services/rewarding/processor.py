@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import asyncpg
 from pydantic import ValidationError
 
-from schemas.order_events import ORDER_EVENT_ADAPTER
+from schemas.order_events import parse_order_event
 from schemas.orders import OrderStatusChanged
 from schemas.points import PointsEarned, PointsRemoved
 from schemas.refunds import OrderRefunded
@@ -27,6 +27,7 @@ from services.rewarding.events import (
     PointsRemovalClamped,
 )
 from services.rewarding.records import BatchOutcome, DeadLetter, InboundRecord
+from services.rewarding.rules import NegativeBalancePolicy, RewardRules
 from services.rewarding.rules_source import RulesSource
 from services.rewarding.state import OrderState, fold
 from services.store.event_store import NewEvent, append, load_streams
@@ -56,7 +57,7 @@ def parse_record(record: InboundRecord) -> OrderEvent | DeadLetter:
     if record.value is None:
         return DeadLetter(record, "EmptyRecord", "record has no value (a tombstone)")
     try:
-        return ORDER_EVENT_ADAPTER.validate_json(record.value)
+        return parse_order_event(record.value)
     except ValidationError as error:
         reason = str(error)[:MAX_REASON_CHARS]
         return DeadLetter(record, "ValidationError", reason)
@@ -120,13 +121,15 @@ class BatchProcessor:
             rules = await self._rules_source.rules_for(connection, known)
             histories = await load_streams(connection, {e.stream_id for e in events})
             states = {stream_id: fold(history) for stream_id, history in histories.items()}
-            # The balances the clamp policy compares against, kept current within the batch.
+            # The balances the clamp policy compares against, kept current within
+            # the batch. Merchants with the allow policy need none.
             balances = await load_balances(
                 connection,
                 {
                     key
                     for event in events
-                    if (key := _holder(states.get(event.stream_id, OrderState()), event))
+                    if _clamps(rules.get(event.merchant_id))
+                    and (key := _holder(states.get(event.stream_id, OrderState()), event))
                 },
             )
 
@@ -188,6 +191,10 @@ class BatchProcessor:
             outcome.next_offsets = _next_offsets(records, stored)
             await save_offsets(connection, self._group_id, outcome.next_offsets)
         return outcome
+
+
+def _clamps(rules: RewardRules | None) -> bool:
+    return rules is not None and rules.negative_balance_policy is NegativeBalancePolicy.CLAMP
 
 
 def _holder(state: OrderState, event: OrderEvent) -> CustomerId | None:

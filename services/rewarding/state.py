@@ -52,7 +52,7 @@ class OrderState:
         """Return the refunded amount on the award's amount basis; zero without an award."""
         if self.award is None:
             return Decimal(0)
-        # Streams recorded before OrderStatusApplied stored its rules fall back
+        # Awards recorded before OrderStatusApplied stored the rules fall back
         # to the default basis: tax and shipping included.
         rules = self.award_rules or DEFAULT_RULES
         return sum((rules.basis_amount(refund.amounts) for refund in self.refunds), Decimal(0))

@@ -136,4 +136,4 @@ async def test_record_with_unknown_event_type_is_dead_lettered(
 
     assert len(letters) == 1
     assert letters[0].error_type == "ValidationError"
-    assert "event_type must be OrderStatusChanged or OrderRefunded" in letters[0].reason
+    assert "'OrderStatusChanged', 'OrderRefunded'" in letters[0].reason

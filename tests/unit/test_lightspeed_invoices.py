@@ -1,11 +1,14 @@
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
+from schemas.order_events import parse_order_event
 from services.devstack.lightspeed_fixtures import invoice_resource, webhook_body
 from services.ingest.lightspeed import InvalidPayloadError, load_json
 from services.ingest.lightspeed_invoices import normalize_credit_note, parse_invoice
+from tests.unit.factories import order_event
 
 CET = timezone(timedelta(hours=1))
 UPDATED = datetime(2026, 11, 4, 10, 0, tzinfo=CET)
@@ -67,3 +70,16 @@ def test_order_root_key_rejected() -> None:
 def test_plain_invoice_is_not_normalized() -> None:
     with pytest.raises(ValueError, match="not a credit note"):
         normalize(credit_note(isCreditNote=False))
+
+
+def test_record_without_event_type_is_status_change() -> None:
+    value = order_event("paid").model_dump(mode="json")
+    del value["event_type"]
+
+    assert parse_order_event(json.dumps(value)).event_type == "OrderStatusChanged"
+
+
+def test_refund_record_parses_as_refund() -> None:
+    event = normalize(credit_note())
+
+    assert parse_order_event(event.model_dump_json()) == event
