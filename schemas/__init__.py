@@ -9,6 +9,7 @@ from schemas.orders import (
     PaymentStatus,
 )
 from schemas.points import PointsEarned, PointsEvent, PointsRemoved
+from schemas.points_message import PointsMessage
 from schemas.refunds import OrderRefunded
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "PaymentStatus",
     "PointsEarned",
     "PointsEvent",
+    "PointsMessage",
     "PointsRemoved",
     "derive_event_id",
     "order_refunded_event_id",

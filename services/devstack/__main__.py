@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 from pathlib import Path
 
@@ -56,8 +57,11 @@ def demo(directory: Path, database_url: str) -> int:
         print_ledgers,
         wait_for_balances,
     )
+    from services.devstack.demo_emails import print_emails, set_email_delay, wait_for_emails
 
     demo_directory = directory / "demo"
+    # The demo's event ids, and so the Message-IDs, repeat from run to run.
+    shutil.rmtree(demo_directory / "mail", ignore_errors=True)
     state = start_stack(
         demo_directory,
         database_url,
@@ -78,15 +82,19 @@ def demo(directory: Path, database_url: str) -> int:
             base_currency="EUR",
         )
         asyncio.run(_register(state.database_url, merchant))
+        set_email_delay(state.database_url, DEMO_MERCHANT_ID)
         print(f"\nregistered merchant {DEMO_MERCHANT_ID}; posting signed webhooks:")
         base_url = f"http://127.0.0.1:{state.http_port}"
         post_deliveries(base_url, demo_deliveries())
         print("\nwaiting for the rewarding consumer...")
         ok = print_ledgers(wait_for_balances(base_url))
+        print("\nwaiting for the notifier's emails...")
+        emails = wait_for_emails(Path(state.environment["LOYALTY_MAILDIR"]))
+        ok = print_emails(emails) and ok
     finally:
         stop_stack(state)
         print("\nlocal stack stopped")
-    print("demo passed" if ok else "demo FAILED: a balance differs from the expected one")
+    print("demo passed" if ok else "demo FAILED: a balance or an email differs from the expected")
     return 0 if ok else 1
 
 

@@ -24,6 +24,8 @@ from services.store import migrate
 SERVICE_MODULES: dict[str, str] = {
     "ingest": "services.ingest",
     "rewarding": "services.rewarding",
+    "relay": "services.relay",
+    "notifier": "services.notifier",
 }
 
 

@@ -18,12 +18,12 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from services.common.db import create_pool
+from services.common.dead_letters import KafkaDeadLetterSink
+from services.common.records import to_inbound
 from services.common.settings import RewardingSettings
 from services.merchant_settings.rules_source import StoredSettingsRulesSource
-from services.rewarding.dead_letters import KafkaDeadLetterSink
 from services.rewarding.processor import BatchProcessor
 from services.rewarding.rebalance import SeekToStoredOffsets
-from services.rewarding.records import InboundRecord
 from services.rewarding.rules_source import RulesSource
 from services.store.offsets import stored_offsets
 
@@ -31,17 +31,6 @@ logger = logging.getLogger(__name__)
 
 # Delay before a failed batch is fetched again from the stored offsets.
 RETRY_DELAY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
-
-
-def to_inbound(record: ConsumerRecord) -> InboundRecord:
-    return InboundRecord(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value,
-        headers=tuple(record.headers or ()),
-    )
 
 
 async def _raw_records(message: KafkaMessage) -> Any:

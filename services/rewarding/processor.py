@@ -32,7 +32,7 @@ from services.rewarding.rules_source import RulesSource
 from services.rewarding.state import OrderState, fold
 from services.store.event_store import NewEvent, append, load_streams
 from services.store.merchants import existing_merchant_ids
-from services.store.offsets import lock_offsets, save_offsets
+from services.store.offsets import lock_offsets, offsets_after, save_offsets
 from services.store.projections import (
     CustomerId,
     CustomerProfile,
@@ -188,7 +188,7 @@ class BatchProcessor:
             if outcome.dead_letters:
                 await self._dead_letter_sink(outcome.dead_letters)
 
-            outcome.next_offsets = _next_offsets(records, stored)
+            outcome.next_offsets = offsets_after(records, stored)
             await save_offsets(connection, self._group_id, outcome.next_offsets)
         return outcome
 
@@ -260,16 +260,6 @@ def _balance_deltas(
             points, last = deltas[key]
             deltas[key] = (points + event.signed_points, max(last, position))
     return dict(deltas)
-
-
-def _next_offsets(
-    records: Sequence[InboundRecord], stored: dict[tuple[str, int], int]
-) -> dict[tuple[str, int], int]:
-    next_offsets = dict(stored)
-    for record in records:
-        key = (record.topic, record.partition)
-        next_offsets[key] = max(next_offsets[key], record.offset + 1)
-    return next_offsets
 
 
 def merge_outcomes(outcomes: Sequence[BatchOutcome]) -> BatchOutcome:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from faststream.kafka import KafkaBroker
 
-from services.rewarding.records import DeadLetter
+from services.common.records import DeadLetter
 
 logger = logging.getLogger(__name__)
 
