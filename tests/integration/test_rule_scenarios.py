@@ -157,6 +157,27 @@ SCENARIOS = [
         balance=0,
     ),
     Scenario(
+        "refund before the award is taken off at the award",
+        [
+            Invoice(161, 16, 30, "25.00"),
+            Status(16, "paid", 40, "100.00"),
+        ],
+        ledger=[("PointsEarned", 100), ("PointsRemoved", -25)],
+        balance=75,
+    ),
+    Scenario(
+        "newer credit invoice version replaces the older one",
+        [
+            Status(17, "paid", 0, "100.00"),
+            Invoice(171, 17, 30, "10.00"),
+            Invoice(171, 17, 35, "25.00"),
+            Invoice(171, 17, 32, "60.00"),
+        ],
+        ledger=[("PointsEarned", 100), ("PointsRemoved", -10), ("PointsRemoved", -15)],
+        balance=75,
+        recorded={17: ["stale: invoice CN00171"]},
+    ),
+    Scenario(
         "invoice that is not a credit note is ignored",
         [
             Status(7, "paid", 0, "25.00"),
