@@ -65,8 +65,8 @@ class OrderState:
         """
         if self.award is None:
             return 0
-        kept = max(self.award.basis_amount - self.refunded_basis(), Decimal(0))
-        return min(points_for(kept, self.award.rate), self.award.points)
+        kept_basis = max(self.award.basis_amount - self.refunded_basis(), Decimal(0))
+        return min(points_for(kept_basis, self.award.rate), self.award.points)
 
     def evolve(self, event: RecordedEvent) -> OrderState:
         """Return the state after ``event``, one stream version later."""

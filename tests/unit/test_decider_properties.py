@@ -205,15 +205,15 @@ class ModelOrder:
     award_rules: RewardRules | None = None
     award_basis: Decimal = Decimal(0)
     refunds: dict[str, OrderRefunded] = field(default_factory=dict)
-    held: int = 0
+    held_points: int = 0
 
     def refund_target(self) -> int:
         assert self.award_rules is not None
         refunded = sum(
             (basis(self.award_rules, r.amounts) for r in self.refunds.values()), Decimal(0)
         )
-        kept = max(self.award_basis - refunded, Decimal(0))
-        return floor(kept * self.award_rules.points_per_unit)
+        kept_basis = max(self.award_basis - refunded, Decimal(0))
+        return floor(kept_basis * self.award_rules.points_per_unit)
 
     def deliver(self, fact: OrderEvent, rules: RewardRules) -> None:
         if fact.event_id in self.seen:
@@ -225,7 +225,7 @@ class ModelOrder:
                 return
             self.refunds[fact.invoice_id] = fact
             if self.award_rules is not None:
-                self.held = min(self.held, self.refund_target())
+                self.held_points = min(self.held_points, self.refund_target())
             return
         if self.last_status_at is not None and fact.occurred_at < self.last_status_at:
             return
@@ -241,10 +241,10 @@ class ModelOrder:
         ):
             self.award, self.award_rules = points, rules
             self.award_basis = basis(rules, fact.amounts)
-            self.held = points
+            self.held_points = points
         if self.award_rules is not None:
             target = 0 if status in rules.cancel_statuses else self.refund_target()
-            self.held = min(self.held, target)
+            self.held_points = min(self.held_points, target)
 
 
 def run_model(scenario: Scenario) -> dict[str, ModelOrder]:
@@ -322,7 +322,7 @@ def test_decider_matches_reference_model(scenario: Scenario) -> None:
         removed = sum(e.points for e in of_type(events, PointsRemoved))
         written_off = sum(e.shortfall_points for e in of_type(events, PointsRemovalClamped))
         assert earned == expected.award, order_id
-        assert earned - removed - written_off == expected.held, order_id
+        assert earned - removed - written_off == expected.held_points, order_id
 
 
 @EXAMPLES
