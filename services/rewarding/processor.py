@@ -20,6 +20,7 @@ from schemas.orders import OrderStatusChanged
 from schemas.points import PointsEarned, PointsRemoved
 from schemas.refunds import OrderRefunded
 from services.rewarding.decider import decide
+from services.rewarding.event_log import Handled, log_handled
 from services.rewarding.events import (
     OrderEventIgnored,
     OrderRefundApplied,
@@ -40,6 +41,7 @@ from services.store.projections import (
     load_balances,
     upsert_customers,
 )
+from services.telemetry.propagation import trace_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +136,7 @@ class BatchProcessor:
             )
 
             new_events: list[NewEvent] = []
+            handled: list[Handled] = []
             profiles: list[CustomerProfile] = []
             for record, item in fresh:
                 if isinstance(item, DeadLetter):
@@ -169,10 +172,12 @@ class BatchProcessor:
                             merchant_id=item.merchant_id,
                             customer_key=_customer_key(event, item, state),
                             event=event,
+                            metadata=trace_metadata(record.headers),
                         )
                     )
                 states[item.stream_id] = state
                 _count(outcome, decided)
+                handled.append((record, item, decided))
                 if (
                     decided
                     and isinstance(item, OrderStatusChanged)
@@ -190,6 +195,7 @@ class BatchProcessor:
 
             outcome.next_offsets = offsets_after(records, stored)
             await save_offsets(connection, self._group_id, outcome.next_offsets)
+        log_handled(handled)
         return outcome
 
 
