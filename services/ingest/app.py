@@ -11,7 +11,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.api.orders import router as orders_router
 from services.api.points import router as points_router
+from services.api.settings import router as settings_router
 from services.common.db import create_pool
 from services.common.settings import IngestSettings
 from services.ingest.publisher import OrderEventPublisher
@@ -61,6 +63,8 @@ def create_app(settings: IngestSettings, telemetry: Telemetry | None = None) -> 
 
     app.include_router(webhook_router)
     app.include_router(points_router)
+    app.include_router(settings_router)
+    app.include_router(orders_router)
     app.include_router(metrics_router)
 
     @app.get("/healthz")

@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from schemas.orders import OrderStatusChanged
+from schemas.refunds import OrderRefunded
 from services.common.errors import ServiceUnavailableError
 from services.common.kafka import producer_options
 from services.common.settings import IngestSettings
@@ -42,7 +43,7 @@ class OrderEventPublisher:
             self._producer = producer
             return producer
 
-    async def publish(self, event: OrderStatusChanged) -> None:
+    async def publish(self, event: OrderStatusChanged | OrderRefunded) -> None:
         """Write ``event`` and return once the broker acknowledged it.
 
         The record's ``traceparent`` header continues the current trace.
@@ -51,7 +52,7 @@ class OrderEventPublisher:
         topic = self._settings.orders_topic
         with publish_span(topic, attributes={"messaging.message.id": str(event.event_id)}):
             headers = inject_headers(
-                [("event-type", b"OrderStatusChanged"), ("schema-version", b"1")]
+                [("event-type", event.event_type.encode()), ("schema-version", b"1")]
             )
             try:
                 await asyncio.wait_for(

@@ -7,13 +7,16 @@ from collections.abc import Sequence
 from typing import TypeAlias
 
 from schemas.orders import OrderStatusChanged
+from schemas.refunds import OrderRefunded
 from services.common.records import InboundRecord
 from services.rewarding.events import OrderEventIgnored, RecordedEvent
 from services.telemetry.propagation import trace_log_fields
 
 logger = logging.getLogger(__name__)
 
-Handled: TypeAlias = tuple[InboundRecord, OrderStatusChanged, Sequence[RecordedEvent]]
+Handled: TypeAlias = tuple[
+    InboundRecord, OrderStatusChanged | OrderRefunded, Sequence[RecordedEvent]
+]
 """A consumed record, the order event in it and the events decided for it."""
 
 
@@ -37,7 +40,10 @@ def log_handled(handled: Sequence[Handled]) -> None:
                 "event_id": str(event.event_id),
                 "merchant_id": event.merchant_id,
                 "order_id": event.order_id,
-                "payment_status": event.payment_status,
+                "event_type": event.event_type,
+                "payment_status": (
+                    event.payment_status if isinstance(event, OrderStatusChanged) else None
+                ),
                 "result": result_of(decided),
                 "recorded_event_ids": [str(e.event_id) for e in decided],
                 "recorded_event_types": [e.event_type for e in decided],

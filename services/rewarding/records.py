@@ -19,6 +19,7 @@ class BatchOutcome:
     ignored: int = 0
     points_earned: int = 0
     points_removed: int = 0
+    points_written_off: int = 0
     events_appended: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
