@@ -160,6 +160,7 @@ class NotifierService:
                 "jobs_created": outcome.jobs_created,
                 "duplicates": outcome.duplicates,
                 "jobs_cancelled": outcome.jobs_cancelled,
+                "jobs_reduced": outcome.jobs_reduced,
                 "skipped": outcome.skipped,
                 "dead_lettered": len(outcome.dead_letters),
             },

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from schemas.points import PointsRemoved
+from schemas.points_message import PointsMessage
 from services.common.db import Connection, Queryable
 
 PENDING = "pending"
@@ -83,21 +85,34 @@ async def record_skip(
     return bool(inserted)
 
 
-async def cancel_job(connection: Connection, award_event_id: uuid.UUID) -> bool:
-    """Cancel the pending email of the award ``award_event_id``; return whether one was pending.
+async def apply_removal(connection: Connection, removal: PointsMessage) -> str | None:
+    """Subtract a removal from its award's pending email; return the job's new status.
 
-    A job being sent is locked by its sender, so this waits for the send to finish
-    and then finds the job sent: a removal never cancels an email already out.
+    The email then states the points the order keeps and the balance after the
+    removal. A removal that leaves no points cancels the email. Returns None when
+    no email is pending or this removal was applied already. A job being sent is
+    locked by its sender, so this waits for the send to finish and then finds the
+    job sent: a removal never changes an email already out.
     """
-    cancelled = await connection.fetchval(
+    event = removal.event
+    assert isinstance(event, PointsRemoved)
+    status: str | None = await connection.fetchval(
         """
-        UPDATE email_jobs SET status = 'cancelled', finished_at = now()
-        WHERE event_id = $1 AND status = 'pending'
-        RETURNING true
+        UPDATE email_jobs
+        SET points = points - $2,
+            balance_after = $3,
+            removal_ids = removal_ids || $4::uuid,
+            status = CASE WHEN points - $2 <= 0 THEN 'cancelled' ELSE status END,
+            finished_at = CASE WHEN points - $2 <= 0 THEN now() ELSE finished_at END
+        WHERE event_id = $1 AND status = 'pending' AND NOT ($4::uuid = ANY (removal_ids))
+        RETURNING status
         """,
-        award_event_id,
+        event.award_event_id,
+        event.points,
+        removal.balance_after,
+        event.event_id,
     )
-    return bool(cancelled)
+    return status
 
 
 async def claim_due_job(connection: Connection) -> EmailJob | None:

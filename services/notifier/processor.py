@@ -1,7 +1,8 @@
 """Turns a batch of points records into email jobs, in one transaction with the offsets.
 
-A ``PointsEarned`` becomes a job (or a counted skip), a ``PointsRemoved`` cancels
-its award's pending job, and a record that fails validation is dead-lettered.
+A ``PointsEarned`` becomes a job (or a counted skip). A ``PointsRemoved`` lowers
+its award's pending job to the points the order keeps, and cancels it when none
+are left. A record that fails validation is dead-lettered.
 Redelivered records find their offsets stored and change nothing. A republished
 event finds its job and is ignored, so each award gets at most one job.
 """
@@ -21,7 +22,7 @@ from schemas.points_message import PointsMessage
 from services.common.db import Connection
 from services.common.records import DeadLetter, InboundRecord
 from services.notifier.award_settings import settings_for_award
-from services.notifier.jobs import EmailJob, cancel_job, insert_job, record_skip
+from services.notifier.jobs import EmailJob, apply_removal, insert_job, record_skip
 from services.notifier.recipients import find_recipient
 from services.store.offsets import lock_offsets, offsets_after, save_offsets
 
@@ -42,6 +43,7 @@ class NotifierOutcome:
     jobs_created: int = 0
     duplicates: int = 0
     jobs_cancelled: int = 0
+    jobs_reduced: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
@@ -93,8 +95,12 @@ class NotifierProcessor:
                     outcome.dead_letters.append(item)
                 elif isinstance(item.event, PointsEarned):
                     await self._apply_award(connection, item, outcome)
-                elif await cancel_job(connection, item.event.award_event_id):
-                    outcome.jobs_cancelled += 1
+                else:
+                    status = await apply_removal(connection, item)
+                    if status == "cancelled":
+                        outcome.jobs_cancelled += 1
+                    elif status is not None:
+                        outcome.jobs_reduced += 1
 
             if outcome.dead_letters:
                 await self._dead_letter_sink(outcome.dead_letters)

@@ -207,6 +207,22 @@ class Shop:
         )
         await self._processor.process([record])
 
+    async def refund(self, order_id: str, total: str, *, invoice_id: str = "9001") -> None:
+        """Apply a credit invoice of ``total`` to the order, as the rewarding consumer would."""
+        from tests.unit.factories import refund_event
+
+        event = refund_event(
+            total, invoice_id=invoice_id, order_id=order_id, merchant_id=self.merchant_id
+        )
+        record = InboundRecord(
+            f"orders-{self.merchant_id}",
+            0,
+            next(self._offsets),
+            b"k",
+            event.model_dump_json().encode(),
+        )
+        await self._processor.process([record])
+
     async def configure(self, **changes: Any) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
             await change_settings(

@@ -121,6 +121,30 @@ async def test_award_removed_in_hold_window_sends_nothing(
     assert statuses == {"6": "sent", "7": "cancelled"}
 
 
+async def test_partial_refund_in_hold_window_lowers_email(
+    merchant: Shop,
+    own_pool: asyncpg.Pool,
+    relay: RunningRelay,
+    notifier: NotifierService,
+    smtp_server: SmtpServer,
+) -> None:
+    await merchant.configure(earned_email_delay_seconds=3)
+    await merchant.order("11", "paid", "100.00", customer="611", email="part@example.com")
+    await merchant.refund("11", "30.00")
+
+    messages = await emails_when(smtp_server, 1, timeout=20)
+    await wait_until(lambda: no_pending_jobs(own_pool))
+
+    assert len(smtp_server.handler.messages()) == 1
+    text = messages[0].part("plain")
+    assert "70" in text
+    assert "100" not in text
+    [job] = await jobs(own_pool)
+    assert job["status"] == "sent"
+    assert job["points"] == 70
+    assert job["balance_after"] == 70
+
+
 async def test_no_email_and_disabled_are_counted(
     merchant: Shop,
     own_pool: asyncpg.Pool,

@@ -49,6 +49,9 @@ def upgrade() -> None:
             next_attempt_at timestamptz NOT NULL,
             attempts        integer NOT NULL DEFAULT 0,
             last_error      text,
+            -- PointsRemoved event ids already subtracted from points, so that a
+            -- republished removal is not subtracted twice.
+            removal_ids     uuid[] NOT NULL DEFAULT '{}',
             created_at      timestamptz NOT NULL DEFAULT now(),
             finished_at     timestamptz
         );
