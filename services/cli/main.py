@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.cli import rebuild as rebuild_cli
+from services.cli import simulate as simulate_cli
 from services.common.db import create_pool
 from services.common.errors import LoyaltyError
 from services.common.kafka import create_topics
@@ -28,6 +29,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(topics_app, name="topics")
 app.add_typer(rebuild_cli.app)
+app.add_typer(simulate_cli.app)
 
 console = Console()
 errors = Console(stderr=True)
