@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.cli import backfill as backfill_cli
 from services.cli import rebuild as rebuild_cli
 from services.cli import simulate as simulate_cli
 from services.common.db import create_pool
@@ -30,6 +31,7 @@ app.add_typer(merchant_app, name="merchant")
 app.add_typer(topics_app, name="topics")
 app.add_typer(rebuild_cli.app)
 app.add_typer(simulate_cli.app)
+app.add_typer(backfill_cli.app)
 
 console = Console()
 errors = Console(stderr=True)
