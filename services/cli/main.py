@@ -13,6 +13,7 @@ from rich.table import Table
 
 from services.cli import backfill as backfill_cli
 from services.cli import rebuild as rebuild_cli
+from services.cli import replay as replay_cli
 from services.cli import simulate as simulate_cli
 from services.common.db import create_pool
 from services.common.errors import LoyaltyError
@@ -32,6 +33,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(rebuild_cli.app)
 app.add_typer(simulate_cli.app)
 app.add_typer(backfill_cli.app)
+app.add_typer(replay_cli.app)
 
 console = Console()
 errors = Console(stderr=True)
