@@ -42,7 +42,8 @@ def _report(result: ReplayResult) -> None:
     outcome = result.outcome
     verb = "resumed and consumed" if result.resumed else "consumed"
     console.print(
-        f"{verb} {outcome.records} records in {result.seconds:.1f} s, appended "
+        f"{verb} {outcome.records} records in {result.seconds:.1f} s ({outcome.redelivered} "
+        "fetched again after a rebalance and skipped), appended "
         f"{outcome.events_appended} events; next offsets per partition {outcome.next_offsets}"
     )
     if result.merchants_copied or result.settings_events_copied:

@@ -13,7 +13,7 @@ import json
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -145,3 +145,53 @@ def create_fake_api(state: FakeApiState) -> Starlette:
             Route("/{language}/orders/count.json", count),
         ]
     )
+
+
+def demo_orders() -> list[dict[str, Any]]:
+    """Return the demo shop's orders as the REST API lists them: each order's latest state.
+
+    Besides the orders of the demo webhooks, two older paid orders of customer 501
+    exist that no webhook delivered, which a backfill adds.
+    """
+    from services.devstack.demo import demo_deliveries
+    from services.devstack.lightspeed_fixtures import order_resource
+
+    latest: dict[int, dict[str, Any]] = {}
+    for delivery in demo_deliveries():
+        resource = delivery.resource
+        current = latest.get(resource["id"])
+        if current is None or current["updatedAt"] <= resource["updatedAt"]:
+            latest[resource["id"]] = resource
+    first = min(datetime.fromisoformat(str(order["updatedAt"])) for order in latest.values())
+    for order_id, days in ((901, 20), (902, 10)):
+        latest[order_id] = order_resource(
+            order_id=order_id,
+            payment_status="paid",
+            updated_at=first - timedelta(days=days),
+            price_incl=Decimal("25.00"),
+            customer_id=501,
+            email="anna@example.com",
+            first_name="Anna",
+            language="nl",
+        )
+    return [latest[order_id] for order_id in sorted(latest)]
+
+
+def main() -> None:
+    """Serve the demo shop's orders: ``python -m services.devstack.lightspeed_api``."""
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--api-key", default="demo-key")
+    parser.add_argument("--api-secret", default="demo-secret")
+    arguments = parser.parse_args()
+    state = FakeApiState(demo_orders(), arguments.api_key, arguments.api_secret)
+    print(f"serving {len(state.orders)} orders at http://127.0.0.1:{arguments.port}/en/orders.json")
+    uvicorn.run(create_fake_api(state), host="127.0.0.1", port=arguments.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -53,6 +53,7 @@ class ReplayOutcome:
     """What a replay consumed and wrote."""
 
     records: int = 0
+    redelivered: int = 0
     events_appended: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
     next_offsets: dict[int, int] = field(default_factory=dict)
@@ -131,6 +132,7 @@ async def consume_until_caught_up(
             if records:
                 result = await processor.process(records)
                 outcome.records += len(records)
+                outcome.redelivered += result.redelivered
                 outcome.events_appended += result.events_appended
             done, stored, highwaters = await caught_up(consumer, pool, group_id, topic)
             outcome.next_offsets = stored
