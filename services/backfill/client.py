@@ -22,7 +22,7 @@ DEFAULT_THROTTLE_SECONDS = 5.0
 
 
 class BackfillError(LoyaltyError):
-    """The REST API rejected the backfill or kept failing; the message says what to change."""
+    """The REST API rejected the backfill or kept failing; the message names what to change."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class OrdersClient:
         self.throttled = 0
 
     async def count(self, since: datetime) -> int | None:
-        """Return how many orders changed since ``since``, or None when the API does not say."""
+        """Return how many orders changed since ``since``, or None when the API omits the count."""
         body = await self._get("orders/count.json", {"updated_at_min": since_parameter(since)})
         count = body.get("count") if isinstance(body, dict) else None
         return count if isinstance(count, int) else None
@@ -103,7 +103,7 @@ class OrdersClient:
                 continue
             if response.status_code in (401, 403):
                 raise BackfillError(
-                    f"the API answered {response.status_code} to {path}: the API key and secret "
+                    f"the API returned {response.status_code} for {path}: the API key and secret "
                     "were rejected; check --api-key and --api-secret "
                     "(LOYALTY_LIGHTSPEED_API_KEY / LOYALTY_LIGHTSPEED_API_SECRET)"
                 )
@@ -113,7 +113,7 @@ class OrdersClient:
                 continue
             if response.status_code != 200:
                 raise BackfillError(
-                    f"the API answered {response.status_code} to {path}?{_query(params)}: "
+                    f"the API returned {response.status_code} for {path}?{_query(params)}: "
                     f"{response.text[:300]}"
                 )
             try:

@@ -3,8 +3,8 @@
 Each order becomes the ``OrderStatusChanged`` a webhook with the same order
 would give, with the same deterministic event id, so the rewarding consumer
 treats an order it has seen as a duplicate. A page is checkpointed only after
-the broker acknowledged all of its events; an interrupted run publishes the
-page it was on again, which changes nothing for the same reason.
+the broker acknowledged all of its events. An interrupted run publishes the page
+it was on again, and that changes nothing, because the event ids are the same.
 
 NOTE: page-number paging over a list that changes during the run can skip an
 order when an earlier one leaves the filtered list. Orders that change during
@@ -40,7 +40,7 @@ class BackfillListener(Protocol):
 
 @dataclass(frozen=True)
 class BackfillResult:
-    """What a run did, and the checkpoint it left."""
+    """Counts of one run, and the checkpoint it left."""
 
     checkpoint: Checkpoint
     pages: int

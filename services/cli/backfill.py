@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from services.backfill.bootstrap import backfill
+from services.backfill.runner import BackfillResult
 from services.backfill.settings import MAX_PAGE_SIZE, BackfillSettings
 from services.common.errors import LoyaltyError
 
@@ -94,24 +96,28 @@ def backfill_command(
 ) -> None:
     """Publish a shop's orders changed since a date as webhooks would; resumes where it stopped."""
     moment = parse_since(since)
-    overrides: dict[str, object] = {}
-    if api_key is not None:
-        overrides["lightspeed_api_key"] = api_key
-    if api_secret is not None:
-        overrides["lightspeed_api_secret"] = api_secret
-    if api_url is not None:
-        overrides["lightspeed_api_url"] = api_url
-    if page_size is not None:
-        overrides["backfill_page_size"] = page_size
-    settings = BackfillSettings(**overrides)  # type: ignore[arg-type]
+    options: dict[str, Any] = {
+        "lightspeed_api_key": api_key,
+        "lightspeed_api_secret": api_secret,
+        "lightspeed_api_url": api_url,
+        "backfill_page_size": page_size,
+    }
     try:
-        with _progress() as progress:
+        given = {name: value for name, value in options.items() if value is not None}
+        settings = BackfillSettings(**given)
+    except ValidationError as error:
+        errors.print(f"[red]error:[/red] invalid backfill setting: {error}")
+        raise typer.Exit(code=1) from error
+
+    listener_progress = _progress()
+    try:
+        with listener_progress:
             result = asyncio.run(
                 backfill(
                     settings,
                     merchant,
                     moment,
-                    ProgressListener(progress),
+                    ProgressListener(listener_progress),
                     language=language,
                     restart=restart,
                 )
@@ -119,10 +125,15 @@ def backfill_command(
     except LoyaltyError as error:
         errors.print(f"[red]error:[/red] {error}")
         raise typer.Exit(code=1) from error
+
+    _print_result(result, merchant, moment, settings.orders_dlq_topic)
+
+
+def _print_result(result: BackfillResult, merchant: str, since: datetime, dlq_topic: str) -> None:
     checkpoint = result.checkpoint
     if result.already_complete:
         console.print(
-            f"the backfill of {merchant} since {moment.isoformat()} completed at "
+            f"the backfill of {merchant} since {since.isoformat()} completed at "
             f"{checkpoint.completed_at}; pass --restart to load the orders again"
         )
         return
@@ -134,5 +145,5 @@ def backfill_command(
     if checkpoint.orders_rejected:
         console.print(
             f"[yellow]{checkpoint.orders_rejected} invalid orders[/yellow] went to "
-            f"{settings.orders_dlq_topic} with the reason in the dlq-reason header"
+            f"{dlq_topic} with the reason in the dlq-reason header"
         )

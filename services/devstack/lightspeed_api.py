@@ -3,7 +3,7 @@
 It serves ``/{language}/orders.json`` and ``/{language}/orders/count.json`` with
 Basic authentication, ``page`` and ``limit`` paging (at most 250), the
 ``updated_at_min`` filter, the limit of 20 requests per second per shop, and
-switches that answer 429 with reset headers or fail pages with 500.
+switches that make it respond 429 with reset headers, or 500 for chosen pages.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ REQUESTS_PER_SECOND = 20
 
 @dataclass(frozen=True)
 class ServedRequest:
-    """One request the fake API answered."""
+    """One request the fake API responded to."""
 
     path: str
     page: int | None
@@ -45,10 +45,10 @@ class FakeApiState:
     api_key: str
     api_secret: str
     throttle_next: int = 0
-    """Answer this many next requests with 429."""
+    """Number of next requests to respond to with 429."""
     reset_seconds: int = 1
     failing_pages: set[int] = field(default_factory=set)
-    """Pages answered with 500."""
+    """Pages that get a 500 response."""
     requests: list[ServedRequest] = field(default_factory=list)
     recent_request_times: deque[float] = field(default_factory=deque)
 

@@ -5,8 +5,8 @@ database gets exactly what the live consumer writes. The offsets live in the
 target database: a group with none there starts every partition at its
 beginning (``SeekToStoredOffsets``), and an interrupted replay resumes.
 
-Caught up means: this consumer holds every partition of the topic, and for each
-the next offset stored in the target has reached the high watermark of the
+Caught up means: this consumer is assigned every partition of the topic, and for
+each the next offset stored in the target has reached the high watermark of the
 latest fetch response (``AIOKafkaConsumer.highwater``). The broker's
 ``end_offsets`` is not used, because Tansu reports it wrongly.
 """
@@ -50,7 +50,7 @@ class ReplayListener(Protocol):
 
 @dataclass
 class ReplayOutcome:
-    """What a replay consumed and wrote."""
+    """Counts of the records a replay consumed and the events it appended."""
 
     records: int = 0
     redelivered: int = 0

@@ -1,4 +1,4 @@
-"""Digests that say whether two databases hold the same ledger.
+"""Digests that show whether two databases hold the same ledger.
 
 Compared: per order stream, the sequence of (stream version, event id, event
 type, data), and each balance's points. Not compared, because they record when

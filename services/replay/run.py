@@ -15,7 +15,7 @@ from services.replay.target import check_empty, copy_merchants, create_and_migra
 
 @dataclass(frozen=True)
 class ReplayResult:
-    """What a replay did, and the digests of the target's and the source's ledgers."""
+    """Outcome of a replay, with the digests of the target's and the source's ledgers."""
 
     outcome: ReplayOutcome
     resumed: bool

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 class TargetNotEmptyError(LoyaltyError):
-    """The target database holds order events that this replay did not write."""
+    """The target database contains order events that this replay did not write."""
 
 
 async def create_and_migrate(url: str) -> None:
@@ -50,7 +50,7 @@ async def check_empty(connection: Connection, group_id: str, topic: str) -> bool
     )
     if other is not None:
         raise TargetNotEmptyError(
-            f"the target database holds order events (such as {other}) but no offsets of "
+            f"the target database contains order events (such as {other}) but no offsets of "
             f"group {group_id!r}; replay into an empty database, or pass the --group-id of "
             "the replay that wrote them to resume it"
         )

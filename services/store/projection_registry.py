@@ -71,10 +71,10 @@ def _balances() -> Projection:
 
 
 def _customers() -> Projection:
-    # The latest order event by source time wins; on a tie the later position wins,
+    # The latest order event by source time wins. On a tie the later position wins,
     # as in the live upsert, which replaces a profile of equal time. Hash aggregates
-    # pick the winners from the key, time and position of each input, without a sort;
-    # the profile fields are read for the winners alone.
+    # pick the winners from the key, time and position of each input without a sort,
+    # and the profile fields are read for the winners alone.
     return Projection(
         table="customers",
         columns=(

@@ -189,8 +189,11 @@ async def test_replays_are_identical(
         second_ledger = await ledger(second_url)
     source_ledger = await ledger(source_url)
 
-    assert first.outcome.records == records
-    assert second.outcome.records == records
+    # A rebalance may fetch a record again; the stored offsets skip it.
+    assert first.outcome.records - first.outcome.redelivered == records
+    assert second.outcome.records - second.outcome.redelivered == records
+    assert sum(first.outcome.next_offsets.values()) == records
+    assert sum(second.outcome.next_offsets.values()) == records
     assert first.outcome.dead_letters == []
     assert first_ledger[0] == source_ledger[0]
     assert second_ledger[0] == source_ledger[0]
@@ -215,7 +218,7 @@ async def test_replay_resumes_and_refuses_others(
         again = await replay(
             replay_settings(settings, target_url, group), source_url, "live", Quiet(), 60
         )
-        with pytest.raises(TargetNotEmptyError, match="holds order events"):
+        with pytest.raises(TargetNotEmptyError, match="contains order events"):
             await replay(
                 replay_settings(settings, target_url, f"other-{unique}"),
                 source_url,
@@ -225,7 +228,7 @@ async def test_replay_resumes_and_refuses_others(
             )
 
     assert again.resumed
-    assert again.outcome.records == 0
+    assert again.outcome.records == again.outcome.redelivered
     assert again.identical is True
     assert sum(again.outcome.next_offsets.values()) == records
 
