@@ -57,7 +57,9 @@ class OrdersClient:
 
     async def count(self, since: datetime) -> int | None:
         """Return how many orders changed since ``since``, or None when the API omits the count."""
-        body = await self._get("orders/count.json", {"updated_at_min": since_parameter(since)})
+        body = await self._get(
+            "orders/count.json", {"updated_at_min": since_parameter(since)}, missing_ok=True
+        )
         count = body.get("count") if isinstance(body, dict) else None
         return count if isinstance(count, int) else None
 
@@ -74,7 +76,8 @@ class OrdersClient:
             )
         return orders
 
-    async def _get(self, path: str, params: dict[str, str]) -> Any:
+    async def _get(self, path: str, params: dict[str, str], *, missing_ok: bool = False) -> Any:
+        """Return the JSON body of ``path``; None for a 404 when ``missing_ok``."""
         url = f"{self._base_url}/{path}"
         failures = 0
         while True:
@@ -107,6 +110,8 @@ class OrdersClient:
                     "were rejected; check --api-key and --api-secret "
                     "(LOYALTY_LIGHTSPEED_API_KEY / LOYALTY_LIGHTSPEED_API_SECRET)"
                 )
+            if response.status_code == 404 and missing_ok:
+                return None
             if response.status_code >= 500:
                 failures = self._count_failure(failures, f"{path}: {response.status_code}")
                 await asyncio.sleep(self._backoff(failures))

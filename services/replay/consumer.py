@@ -22,8 +22,9 @@ from typing import Protocol
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
-from services.common.errors import LoyaltyError
+from services.common.errors import ConfigurationError, LoyaltyError, ServiceUnavailableError
 from services.common.settings import RewardingSettings
 from services.merchant_settings.rules_source import StoredSettingsRulesSource
 from services.rewarding.consumer import to_inbound
@@ -118,12 +119,25 @@ async def consume_until_caught_up(
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         request_timeout_ms=settings.kafka_request_timeout_ms,
     )
-    consumer.subscribe(
-        [topic], listener=SeekToStoredOffsets(lambda: pool, group_id, lambda: consumer)
-    )
-    await consumer.start()
+    try:
+        await consumer.start()
+    except KafkaError as error:
+        await consumer.stop()
+        raise ServiceUnavailableError(
+            f"Kafka at {settings.kafka_bootstrap_servers} is unreachable ({error!r}); start "
+            "the broker or set LOYALTY_KAFKA_BOOTSTRAP_SERVERS"
+        ) from error
     deadline = time.monotonic() + timeout_seconds
     try:
+        # Checked before subscribing, because a broker may create a subscribed topic.
+        if topic not in await consumer.topics():
+            raise ConfigurationError(
+                f"topic {topic} does not exist on {settings.kafka_bootstrap_servers}; "
+                "set LOYALTY_ORDERS_TOPIC to the orders topic"
+            )
+        consumer.subscribe(
+            [topic], listener=SeekToStoredOffsets(lambda: pool, group_id, lambda: consumer)
+        )
         while True:
             batch = await consumer.getmany(
                 timeout_ms=FETCH_TIMEOUT_MS, max_records=settings.batch_max_records

@@ -242,3 +242,17 @@ async def test_replay_refuses_live_group(settings: CommonSettings) -> None:
             Quiet(),
             60,
         )
+
+
+async def test_replay_names_missing_topic(settings: CommonSettings, unique: str) -> None:
+    async with fresh_database() as target_url:
+        with pytest.raises(ConfigurationError, match=f"topic missing-{unique} does not exist"):
+            await replay(
+                replay_settings(
+                    settings, target_url, f"replay-{unique}", orders_topic=f"missing-{unique}"
+                ),
+                None,
+                "loyalty-rewarding",
+                Quiet(),
+                60,
+            )
