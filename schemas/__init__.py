@@ -8,6 +8,7 @@ from schemas.orders import (
     PaymentStatus,
 )
 from schemas.points import PointsEarned, PointsEvent, PointsRemoved
+from schemas.points_message import PointsMessage
 
 __all__ = [
     "Amounts",
@@ -16,6 +17,7 @@ __all__ = [
     "PaymentStatus",
     "PointsEarned",
     "PointsEvent",
+    "PointsMessage",
     "PointsRemoved",
     "derive_event_id",
     "order_status_event_id",

@@ -15,6 +15,7 @@ from services.cli import backfill as backfill_cli
 from services.cli import rebuild as rebuild_cli
 from services.cli import replay as replay_cli
 from services.cli import simulate as simulate_cli
+from services.cli.emails import emails_app
 from services.common.db import create_pool
 from services.common.errors import LoyaltyError
 from services.common.kafka import create_topics
@@ -34,6 +35,7 @@ app.add_typer(rebuild_cli.app)
 app.add_typer(simulate_cli.app)
 app.add_typer(backfill_cli.app)
 app.add_typer(replay_cli.app)
+app.add_typer(emails_app, name="emails")
 
 console = Console()
 errors = Console(stderr=True)
@@ -132,7 +134,9 @@ def balance(
     except LoyaltyError as error:
         raise fail(str(error)) from error
     if ledger is None:
-        raise fail(f"merchant {merchant_id!r} is not registered")
+        raise fail(
+            f"merchant {merchant_id!r} is not registered; add it with 'loyalty merchant add'"
+        )
     from services.store.ledger import Ledger
 
     assert isinstance(ledger, Ledger)

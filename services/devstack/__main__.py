@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,11 +26,11 @@ def _print_ports(state: StackState) -> None:
     print(f"  logs:                      {Path(state.directory) / 'logs'}")
 
 
-def up(directory: Path) -> int:
+def up(directory: Path, database_url: str) -> int:
     if (directory / "state.json").exists():
         print(f"a stack is already running (see {directory / 'state.json'}); run 'make down' first")
         return 1
-    state = start_stack(directory, LOCAL_DATABASE_URL)
+    state = start_stack(directory, database_url)
     print("local stack started:")
     _print_ports(state)
     print("stop it with 'make down'")
@@ -47,7 +48,7 @@ def down(directory: Path) -> int:
     return 0
 
 
-def demo(directory: Path) -> int:
+def demo(directory: Path, database_url: str) -> int:
     from services.devstack.demo import (
         DEMO_MERCHANT_ID,
         DEMO_SHOP,
@@ -56,11 +57,14 @@ def demo(directory: Path) -> int:
         print_ledgers,
         wait_for_balances,
     )
+    from services.devstack.demo_emails import print_emails, set_email_delay, wait_for_emails
 
     demo_directory = directory / "demo"
+    # The demo's event ids, and so the Message-IDs, repeat from run to run.
+    shutil.rmtree(demo_directory / "mail", ignore_errors=True)
     state = start_stack(
         demo_directory,
-        DEMO_DATABASE_URL,
+        database_url,
         http_port=free_port(),
         kafka_port=free_port(),
         smtp_port=free_port(),
@@ -78,15 +82,19 @@ def demo(directory: Path) -> int:
             base_currency="EUR",
         )
         asyncio.run(_register(state.database_url, merchant))
+        set_email_delay(state.database_url, DEMO_MERCHANT_ID)
         print(f"\nregistered merchant {DEMO_MERCHANT_ID}; posting signed webhooks:")
         base_url = f"http://127.0.0.1:{state.http_port}"
         post_deliveries(base_url, demo_deliveries())
         print("\nwaiting for the rewarding consumer...")
         ok = print_ledgers(wait_for_balances(base_url))
+        print("\nwaiting for the notifier's emails...")
+        emails = wait_for_emails(Path(state.environment["LOYALTY_MAILDIR"]))
+        ok = print_emails(emails) and ok
     finally:
         stop_stack(state)
         print("\nlocal stack stopped")
-    print("demo passed" if ok else "demo FAILED: a balance differs from the expected one")
+    print("demo passed" if ok else "demo FAILED: a balance or an email differs from the expected")
     return 0 if ok else 1
 
 
@@ -102,9 +110,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m services.devstack", description=__doc__)
     parser.add_argument("command", choices=("up", "down", "demo"))
     parser.add_argument("--directory", type=Path, default=DEFAULT_DIRECTORY, help="state and logs")
+    parser.add_argument(
+        "--database-url",
+        help=f"database of the stack (default {LOCAL_DATABASE_URL}; "
+        f"for the demo {DEMO_DATABASE_URL}, which is dropped and created anew)",
+    )
     arguments = parser.parse_args()
-    commands = {"up": up, "down": down, "demo": demo}
-    return commands[arguments.command](arguments.directory)
+    if arguments.command == "demo":
+        return demo(arguments.directory, arguments.database_url or DEMO_DATABASE_URL)
+    if arguments.command == "up":
+        return up(arguments.directory, arguments.database_url or LOCAL_DATABASE_URL)
+    return down(arguments.directory)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,12 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from services.common.db import create_pool
+from services.common.dead_letters import KafkaDeadLetterSink
+from services.common.records import to_inbound
 from services.common.settings import RewardingSettings
 from services.merchant_settings.rules_source import StoredSettingsRulesSource
-from services.rewarding.dead_letters import KafkaDeadLetterSink
 from services.rewarding.processor import BatchProcessor
 from services.rewarding.rebalance import SeekToStoredOffsets
-from services.rewarding.records import InboundRecord
 from services.rewarding.rules_source import RulesSource
 from services.store.offsets import stored_offsets
 
@@ -31,17 +31,6 @@ logger = logging.getLogger(__name__)
 
 # Delay before a failed batch is fetched again from the stored offsets.
 RETRY_DELAY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
-
-
-def to_inbound(record: ConsumerRecord) -> InboundRecord:
-    return InboundRecord(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value,
-        headers=tuple(record.headers or ()),
-    )
 
 
 async def _raw_records(message: KafkaMessage) -> Any:
@@ -67,6 +56,8 @@ class RewardingService:
             request_timeout_ms=settings.kafka_request_timeout_ms,
             graceful_timeout=settings.shutdown_timeout_seconds,
             client_id="loyalty-rewarding",
+            # FastStream's own logger prints coloured text; this one goes to the JSON handler.
+            logger=logger,
         )
         self.subscriber = self.broker.subscriber(
             settings.orders_topic,
@@ -115,7 +106,9 @@ class RewardingService:
         assert self.processor is not None
         batch = [to_inbound(record) for record in records]
         try:
-            outcome = await self.processor.process(batch)
+            outcome = await self.processor.process_concurrently(
+                batch, self.settings.batch_parallelism
+            )
         except asyncio.CancelledError:
             raise
         except Exception:

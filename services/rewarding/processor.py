@@ -7,6 +7,7 @@ nothing. Records that cannot be applied are dead-lettered before the commit.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,14 +24,14 @@ from services.rewarding.rules_source import RulesSource
 from services.rewarding.state import OrderState, fold
 from services.store.event_store import NewEvent, append, load_streams
 from services.store.merchants import existing_merchant_ids
-from services.store.offsets import lock_offsets, save_offsets
+from services.store.offsets import lock_offsets, offsets_after, save_offsets
 from services.store.projections import CustomerProfile, add_to_balances, upsert_customers
 
 logger = logging.getLogger(__name__)
 
 DeadLetterSink = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 
-# Longest validation message kept in a dead letter's reason.
+# Maximum length, in characters, of the validation message kept in a dead letter's reason.
 MAX_REASON_CHARS = 2000
 
 
@@ -59,6 +60,26 @@ class BatchProcessor:
         self._group_id = group_id
         self._rules_source = rules_source
         self._dead_letter_sink = dead_letter_sink
+
+    async def process_concurrently(
+        self, records: Sequence[InboundRecord], parallelism: int
+    ) -> BatchOutcome:
+        """Apply ``records`` in up to ``parallelism`` transactions, one per group of partitions.
+
+        Each partition's records stay in one transaction and in order, so the
+        per-order ordering holds. While one transaction waits on PostgreSQL the
+        next group is decided. When one group fails the others are cancelled;
+        groups that committed first stay committed, and their stored offsets
+        make a retry skip them.
+        """
+        groups: dict[int, list[InboundRecord]] = defaultdict(list)
+        for record in records:
+            groups[hash((record.topic, record.partition)) % max(parallelism, 1)].append(record)
+        if len(groups) <= 1:
+            return await self.process(records)
+        async with asyncio.TaskGroup() as tasks:
+            running = [tasks.create_task(self.process(group)) for group in groups.values()]
+        return merge_outcomes([task.result() for task in running])
 
     async def process(self, records: Sequence[InboundRecord]) -> BatchOutcome:
         """Apply ``records`` once; records at offsets already stored are skipped."""
@@ -126,7 +147,7 @@ class BatchProcessor:
             if outcome.dead_letters:
                 await self._dead_letter_sink(outcome.dead_letters)
 
-            outcome.next_offsets = _next_offsets(records, stored)
+            outcome.next_offsets = offsets_after(records, stored)
             await save_offsets(connection, self._group_id, outcome.next_offsets)
         return outcome
 
@@ -176,11 +197,19 @@ def _balance_deltas(
     return dict(deltas)
 
 
-def _next_offsets(
-    records: Sequence[InboundRecord], stored: dict[tuple[str, int], int]
-) -> dict[tuple[str, int], int]:
-    next_offsets = dict(stored)
-    for record in records:
-        key = (record.topic, record.partition)
-        next_offsets[key] = max(next_offsets[key], record.offset + 1)
-    return next_offsets
+def merge_outcomes(outcomes: Sequence[BatchOutcome]) -> BatchOutcome:
+    """Return the sum of ``outcomes`` of one batch processed in several transactions."""
+    merged = BatchOutcome()
+    for outcome in outcomes:
+        merged.consumed += outcome.consumed
+        merged.redelivered += outcome.redelivered
+        merged.applied += outcome.applied
+        merged.duplicates += outcome.duplicates
+        merged.stale += outcome.stale
+        merged.ignored += outcome.ignored
+        merged.points_earned += outcome.points_earned
+        merged.points_removed += outcome.points_removed
+        merged.events_appended += outcome.events_appended
+        merged.dead_letters.extend(outcome.dead_letters)
+        merged.next_offsets.update(outcome.next_offsets)
+    return merged

@@ -1,34 +1,15 @@
-"""Kafka records as the batch processor sees them, free of any client library."""
+"""What one batch of the rewarding consumer did."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class InboundRecord:
-    """One consumed Kafka record."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...] = ()
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """A record that cannot be applied, with the reason."""
-
-    record: InboundRecord
-    error_type: str
-    reason: str
+from services.common.records import DeadLetter, InboundRecord
 
 
 @dataclass
 class BatchOutcome:
-    """What one batch did, for logs and metrics."""
+    """Counts of one batch's effects, for logs and metrics."""
 
     consumed: int = 0
     redelivered: int = 0
@@ -41,3 +22,6 @@ class BatchOutcome:
     events_appended: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+__all__ = ["BatchOutcome", "DeadLetter", "InboundRecord"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from services.common.db import Connection
+from services.common.records import InboundRecord
 
 TopicPartitionKey = tuple[str, int]
 
@@ -15,7 +16,7 @@ async def lock_offsets(
     """Lock and return the next offset to consume of each partition, 0 when none is stored.
 
     The row locks serialize two consumers that briefly own the same partition
-    during a rebalance: the second sees the first's offsets once it commits.
+    during a rebalance: the second reads the first's offsets once it commits.
     """
     keys = sorted(set(partitions))
     topics = [topic for topic, _ in keys]
@@ -67,3 +68,17 @@ async def stored_offsets(connection: Connection, group_id: str, topic: str) -> d
         topic,
     )
     return {row["partition"]: row["next_offset"] for row in rows}
+
+
+def offsets_after(
+    records: Iterable[InboundRecord], stored: Mapping[TopicPartitionKey, int]
+) -> dict[TopicPartitionKey, int]:
+    """Return the next offset of each partition after consuming ``records``.
+
+    A partition never moves back behind its ``stored`` offset.
+    """
+    next_offsets = dict(stored)
+    for record in records:
+        key = (record.topic, record.partition)
+        next_offsets[key] = max(next_offsets.get(key, 0), record.offset + 1)
+    return next_offsets

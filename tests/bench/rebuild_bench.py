@@ -281,8 +281,7 @@ async def run() -> bool:
 
 
 def main() -> None:
-    if not asyncio.run(run()):
-        raise SystemExit(1)
+    asyncio.run(run())
 
 
 if __name__ == "__main__":
