@@ -75,6 +75,9 @@ def _customers() -> Projection:
     # as in the live upsert, which replaces a profile of equal time. Hash aggregates
     # pick the winners from the key, time and position of each input without a sort,
     # and the profile fields are read for the winners alone.
+    # NOTE: two orders of one customer with equal occurred_at, applied in concurrent
+    # transactions, leave the live profile of whichever upsert ran last, which need
+    # not be the later position; verify reports such a row and rebuild settles it.
     return Projection(
         table="customers",
         columns=(
