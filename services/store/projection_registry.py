@@ -75,6 +75,8 @@ def _customers() -> Projection:
     # as in the live upsert, which replaces a profile of equal time. Hash aggregates
     # pick the winners from the key, time and position of each input without a sort,
     # and the profile fields are read for the winners alone.
+    # The processor stores the order's customer key in the customer_key column of
+    # every event it decides, so the column is read instead of the JSON path.
     # NOTE: two orders of one customer with equal occurred_at, applied in concurrent
     # transactions, leave the live profile of whichever upsert ran last, which need
     # not be the later position; verify reports such a row and rebuild settles it.
@@ -92,7 +94,7 @@ def _customers() -> Projection:
         ),
         select_sql="""
             WITH inputs AS MATERIALIZED (
-                SELECT e.merchant_id, e.data #>> '{order,customer,key}' AS customer_key,
+                SELECT e.merchant_id, e.customer_key,
                        (e.data #>> '{order,occurred_at}')::timestamptz AS seen_at, e.position
                 FROM events e
                 WHERE e.event_type = ANY($1::text[])
