@@ -35,7 +35,11 @@ class RetryPolicy:
 
 
 def since_parameter(since: datetime) -> str:
-    """Return ``since`` as the ``updated_at_min`` filter value, ISO 8601 with its offset."""
+    """Return ``since`` as the ``updated_at_min`` filter value, ISO 8601 with its offset.
+
+    NOTE: the filter name and this time format are not checked against the real
+    API, which is out of reach here; the local imitation accepts them.
+    """
     return since.isoformat()
 
 
@@ -127,14 +131,14 @@ class OrdersClient:
             except ValueError as error:
                 raise BackfillError(f"{path} did not return JSON: {error}") from error
 
-    def _count_failure(self, failures: int, what: str) -> int:
+    def _count_failure(self, failures: int, failure: str) -> int:
         failures += 1
         if failures > self._retry.max_retries:
             raise BackfillError(
-                f"{what}, still failing after {self._retry.max_retries} retries; run the "
+                f"{failure}, still failing after {self._retry.max_retries} retries; run the "
                 "backfill again later, it resumes after the last completed page"
             )
-        logger.warning("request failed; retrying", extra={"failure": what, "attempt": failures})
+        logger.warning("request failed; retrying", extra={"failure": failure, "attempt": failures})
         return failures
 
     def _backoff(self, failures: int) -> float:

@@ -50,6 +50,9 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None)
     gives the seconds until each window resets (5 minutes, hour, day, comma- or
     slash-separated), and the wait is the longest reset among the windows that
     ``X-RateLimit-Remaining`` shows exhausted, else the shortest reset.
+
+    The platform documents reset headers on 429 but not their exact form, so both
+    separators are accepted and ``Retry-After`` is preferred.
     """
     retry_after = headers.get("retry-after")
     if retry_after:

@@ -42,7 +42,8 @@ async def replay(
 
     With ``source_url``, the merchants and their settings are copied from there
     first, so the decisions use the same settings, and the ledgers are compared
-    afterwards.
+    afterwards. Decisions use each merchant's current settings, so the ledgers
+    differ when settings changed after the source first consumed the records.
     """
     started = time.monotonic()
     target_url = settings.database_url

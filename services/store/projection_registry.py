@@ -78,8 +78,8 @@ def _customers() -> Projection:
     # The processor stores the order's customer key in the customer_key column of
     # every event it decides, so the column is read instead of the JSON path.
     # NOTE: two orders of one customer with equal occurred_at, applied in concurrent
-    # transactions, leave the live profile of whichever upsert ran last, which need
-    # not be the later position; verify reports such a row and rebuild settles it.
+    # transactions, leave the live profile of whichever upsert ran last. That need
+    # not be the later position, so verify reports such a row and rebuild settles it.
     return Projection(
         table="customers",
         columns=(
