@@ -74,7 +74,7 @@ def rebuild_command() -> None:
     result: RebuildResult = _run(lambda connection, listener: rebuild(connection, listener))
     table = Table(title=f"projections rebuilt from {result.events} events")
     for column in ("projection", "rows before", "rows after", "checksum after", "seconds"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for before, after in zip(result.before, result.after, strict=True):
         mark = "" if before == after else " (changed)"
         table.add_row(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from typer.testing import CliRunner
 
+from services.cli.main import app
+from services.common.db import create_pool
 from services.store.rebuild import checksums, rebuild, verify
-from tests.support.history import fresh_pool, load_varied_history
+from tests.support.history import fresh_database, fresh_pool, load_varied_history
 
 pytestmark = pytest.mark.integration
 
@@ -19,6 +23,18 @@ async def history_pool() -> AsyncIterator[asyncpg.Pool]:
         await load_varied_history(pool, "m-a", 1)
         await load_varied_history(pool, "m-b", 2)
         yield pool
+
+
+@pytest.fixture
+async def history_url() -> AsyncIterator[str]:
+    """A database with the varied history, for commands that open their own connections."""
+    async with fresh_database() as url:
+        pool = await create_pool(url, max_size=2)
+        try:
+            await load_varied_history(pool, "m-a", 1)
+        finally:
+            await pool.close()
+        yield url
 
 
 async def snapshot(pool: asyncpg.Pool) -> dict[str, list[dict[str, object]]]:
@@ -121,3 +137,30 @@ async def test_checksum_ignores_row_order(history_pool: asyncpg.Pool) -> None:
         second = await checksums(connection)
 
     assert second == first
+
+
+def test_cli_verify_exit_status(history_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOYALTY_DATABASE_URL", history_url)
+    runner = CliRunner()
+
+    clean = runner.invoke(app, ["verify"])
+    asyncio.run(_execute(history_url, "UPDATE balances SET points = points + 1"))
+    drifted = runner.invoke(app, ["verify"])
+    rebuilt = runner.invoke(app, ["rebuild"])
+    after = runner.invoke(app, ["verify"])
+
+    assert clean.exit_code == 0, clean.output
+    assert "every projection matches" in clean.output
+    assert drifted.exit_code == 1
+    assert "balances differs" in " ".join(drifted.output.split())
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "changed balances" in " ".join(rebuilt.output.split())
+    assert after.exit_code == 0, after.output
+
+
+async def _execute(url: str, statement: str) -> None:
+    pool = await create_pool(url, max_size=1)
+    try:
+        await pool.execute(statement)
+    finally:
+        await pool.close()
