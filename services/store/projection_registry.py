@@ -72,9 +72,9 @@ def _balances() -> Projection:
 
 def _customers() -> Projection:
     # The latest order event by source time wins. On a tie the later position wins,
-    # as in the live upsert, which replaces a profile of equal time. Hash aggregates
-    # pick the winners from the key, time and position of each input without a sort,
-    # and the profile fields are read for the winners alone.
+    # as in the live upsert, which replaces a profile of equal time. A hash aggregate
+    # finds each customer's latest time, and only the few inputs at that time are
+    # sorted to break ties.
     # The processor stores the order's customer key in the customer_key column of
     # every event it decides, so the column is read instead of the JSON path.
     # NOTE: two orders of one customer with equal occurred_at, applied in concurrent
@@ -95,28 +95,21 @@ def _customers() -> Projection:
         select_sql="""
             WITH inputs AS MATERIALIZED (
                 SELECT e.merchant_id, e.customer_key,
-                       (e.data #>> '{order,occurred_at}')::timestamptz AS seen_at, e.position
+                       (e.data #>> '{order,occurred_at}')::timestamptz AS seen_at,
+                       e.position, e.data #> '{order,customer}' AS c
                 FROM events e
-                WHERE e.event_type = ANY($1::text[])
+                WHERE e.event_type = ANY($1::text[]) AND e.customer_key IS NOT NULL
             ), latest_time AS (
                 SELECT merchant_id, customer_key, max(seen_at) AS seen_at
                 FROM inputs
-                WHERE customer_key IS NOT NULL
                 GROUP BY merchant_id, customer_key
-            ), latest AS (
-                SELECT merchant_id, customer_key, seen_at, max(position) AS position
-                FROM inputs JOIN latest_time USING (merchant_id, customer_key, seen_at)
-                GROUP BY merchant_id, customer_key, seen_at
             )
-            SELECT latest.merchant_id, latest.customer_key,
-                   profile.c->>'platform_id', profile.c->>'email', profile.c->>'first_name',
-                   profile.c->>'last_name', profile.c->>'language', latest.seen_at
-            FROM latest
-            -- LIMIT keeps this a per-customer index lookup instead of a join over all events.
-            CROSS JOIN LATERAL (
-                SELECT data #> '{order,customer}' AS c FROM events
-                WHERE position = latest.position LIMIT 1
-            ) AS profile
+            SELECT DISTINCT ON (i.merchant_id, i.customer_key)
+                   i.merchant_id, i.customer_key, c->>'platform_id', c->>'email',
+                   c->>'first_name', c->>'last_name', c->>'language', i.seen_at
+            FROM inputs i
+            JOIN latest_time USING (merchant_id, customer_key, seen_at)
+            ORDER BY i.merchant_id, i.customer_key, i.position DESC
         """,
         parameters=(order_input_types(),),
     )
