@@ -46,7 +46,7 @@ def _progress() -> Progress:
         TextColumn("{task.description}"),
         BarColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=errors,
         transient=False,
     )
 
