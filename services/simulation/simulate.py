@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from services.common.db import Connection
 from services.merchant_settings.model import MerchantSettings
 from services.merchant_settings.store import load_settings
+from services.rewarding.events import RecordedEvent
 from services.simulation.redecide import (
     CustomerId,
     points_by_customer,
@@ -110,50 +111,21 @@ async def simulate(
     Runs in a read-only transaction, so PostgreSQL rejects any write. ``on_progress``
     receives the number of events read since its last call.
     """
+    recorded: dict[CustomerId, int] = {}
+    simulated: dict[CustomerId, int] = {}
     async with connection.transaction(readonly=True, isolation="repeatable_read"):
         merchants = await order_merchants(connection, merchant_ids)
         current = await load_settings(connection, merchants)
         proposed = {m: propose(current[m], changes, m) for m in merchants}
+        rules = {m: settings.rules() for m, settings in proposed.items()}
         report = SimulationReport(settings=proposed)
-        recorded: dict[CustomerId, int] = {}
-        simulated: dict[CustomerId, int] = {}
 
-        stream_id: str | None = None
-        stream_events: list[Any] = []
-        stream_merchant = ""
-
-        def finish_stream() -> None:
-            if stream_id is None:
-                return
-            inputs = recorded_inputs(stream_events)
+        async for merchant_id, stream in order_streams(connection, merchants, on_progress):
+            inputs = recorded_inputs(stream)
             report.orders += 1
             report.inputs += len(inputs)
-            _add(recorded, points_by_customer(stream_events))
-            rules = proposed[stream_merchant].rules()
-            _add(simulated, points_by_customer(redecide(inputs, rules)))
-
-        cursor = connection.cursor(
-            """
-            SELECT stream_id, merchant_id, event_type, data FROM events
-            WHERE merchant_id = ANY($1::text[]) AND stream_id LIKE 'order:%'
-            ORDER BY stream_id, stream_version
-            """,
-            merchants,
-            prefetch=CURSOR_PREFETCH,
-        )
-        read = 0
-        async for row in cursor:
-            if row["stream_id"] != stream_id:
-                finish_stream()
-                stream_id, stream_merchant, stream_events = row["stream_id"], row["merchant_id"], []
-            stream_events.append(decode_event(row["event_type"], row["data"]))
-            read += 1
-            if on_progress is not None and read == CURSOR_PREFETCH:
-                on_progress(read)
-                read = 0
-        finish_stream()
-        if on_progress is not None and read:
-            on_progress(read)
+            _add(recorded, points_by_customer(stream))
+            _add(simulated, points_by_customer(redecide(inputs, rules[merchant_id])))
 
     for key in sorted(set(recorded) | set(simulated)):
         report.customers.append(
@@ -162,8 +134,47 @@ async def simulate(
     return report
 
 
+async def order_streams(
+    connection: Connection,
+    merchant_ids: Sequence[str],
+    on_progress: Callable[[int], None] | None = None,
+) -> AsyncIterator[tuple[str, list[RecordedEvent]]]:
+    """Yield (merchant id, events) of each order stream of ``merchant_ids``, in version order.
+
+    Reads through a server-side cursor, so one stream at a time is in memory.
+    Must run inside a transaction.
+    """
+    cursor = connection.cursor(
+        """
+        SELECT stream_id, merchant_id, event_type, data FROM events
+        WHERE merchant_id = ANY($1::text[]) AND stream_id LIKE 'order:%'
+        ORDER BY stream_id, stream_version
+        """,
+        list(merchant_ids),
+        prefetch=CURSOR_PREFETCH,
+    )
+    stream_id: str | None = None
+    merchant_id = ""
+    events: list[RecordedEvent] = []
+    read = 0
+    async for row in cursor:
+        if row["stream_id"] != stream_id:
+            if stream_id is not None:
+                yield merchant_id, events
+            stream_id, merchant_id, events = row["stream_id"], row["merchant_id"], []
+        events.append(decode_event(row["event_type"], row["data"]))
+        read += 1
+        if on_progress is not None and read == CURSOR_PREFETCH:
+            on_progress(read)
+            read = 0
+    if stream_id is not None:
+        yield merchant_id, events
+    if on_progress is not None and read:
+        on_progress(read)
+
+
 async def count_order_events(connection: Connection, merchant_ids: Sequence[str]) -> int:
-    """Return how many events the order streams of ``merchant_ids`` hold."""
+    """Return how many events the order streams of ``merchant_ids`` contain."""
     count: int = await connection.fetchval(
         """
         SELECT count(*) FROM events
