@@ -13,7 +13,6 @@ latest fetch response (``AIOKafkaConsumer.highwater``). The broker's
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -97,16 +96,9 @@ async def caught_up(
     return done, stored, highwaters
 
 
-async def consume_until_caught_up(
-    settings: RewardingSettings,
-    pool: asyncpg.Pool,
-    listener: ReplayListener,
-    timeout_seconds: float,
-) -> ReplayOutcome:
-    """Apply the topic's records to ``settings.database_url`` until caught up."""
-    outcome = ReplayOutcome()
+async def start_consumer(settings: RewardingSettings, pool: asyncpg.Pool) -> AIOKafkaConsumer:
+    """Return a started consumer of the orders topic that resumes at the offsets in ``pool``."""
     group_id, topic = settings.rewarding_group_id, settings.orders_topic
-    processor = BatchProcessor(pool, group_id, StoredSettingsRulesSource(), DeadLetterList(outcome))
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group_id,
@@ -120,23 +112,39 @@ async def consume_until_caught_up(
     )
     try:
         await consumer.start()
+        # Checked before subscribing, because a broker may create a subscribed topic.
+        topics = await consumer.topics()
     except KafkaError as error:
         await consumer.stop()
         raise ServiceUnavailableError(
             f"Kafka at {settings.kafka_bootstrap_servers} is unreachable ({error!r}); start "
             "the broker or set LOYALTY_KAFKA_BOOTSTRAP_SERVERS"
         ) from error
+    if topic not in topics:
+        await consumer.stop()
+        raise ConfigurationError(
+            f"topic {topic} does not exist on {settings.kafka_bootstrap_servers}; "
+            "set LOYALTY_ORDERS_TOPIC to the orders topic"
+        )
+    consumer.subscribe(
+        [topic], listener=SeekToStoredOffsets(lambda: pool, group_id, lambda: consumer)
+    )
+    return consumer
+
+
+async def consume_until_caught_up(
+    settings: RewardingSettings,
+    pool: asyncpg.Pool,
+    listener: ReplayListener,
+    timeout_seconds: float,
+) -> ReplayOutcome:
+    """Apply the topic's records to ``settings.database_url`` until caught up."""
+    outcome = ReplayOutcome()
+    group_id, topic = settings.rewarding_group_id, settings.orders_topic
+    processor = BatchProcessor(pool, group_id, StoredSettingsRulesSource(), DeadLetterList(outcome))
+    consumer = await start_consumer(settings, pool)
     deadline = time.monotonic() + timeout_seconds
     try:
-        # Checked before subscribing, because a broker may create a subscribed topic.
-        if topic not in await consumer.topics():
-            raise ConfigurationError(
-                f"topic {topic} does not exist on {settings.kafka_bootstrap_servers}; "
-                "set LOYALTY_ORDERS_TOPIC to the orders topic"
-            )
-        consumer.subscribe(
-            [topic], listener=SeekToStoredOffsets(lambda: pool, group_id, lambda: consumer)
-        )
         while True:
             batch = await consumer.getmany(
                 timeout_ms=FETCH_TIMEOUT_MS, max_records=settings.batch_max_records
@@ -147,6 +155,7 @@ async def consume_until_caught_up(
                 outcome.records += len(records)
                 outcome.redelivered += result.redelivered
                 outcome.events_appended += result.events_appended
+
             done, stored, highwaters = await caught_up(consumer, pool, group_id, topic)
             outcome.next_offsets = stored
             listener.progress(
@@ -160,6 +169,5 @@ async def consume_until_caught_up(
                     f"(stored next offsets {stored}, high watermarks {highwaters}); run it "
                     "again with the same --group-id and --database-url to continue"
                 )
-            await asyncio.sleep(0)
     finally:
         await consumer.stop()
