@@ -1,4 +1,4 @@
-"""The wait a 429 response asks for."""
+"""The wait that a 429 response requests."""
 
 from __future__ import annotations
 
