@@ -22,6 +22,7 @@ from services.ingest.lightspeed import (
 )
 from services.ingest.signature import is_valid_signature
 from services.store.merchants import find_by_shop
+from services.telemetry.instruments import instruments
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,17 @@ router = APIRouter()
 
 HANDLED_GROUPS = frozenset({"orders"})
 HANDLED_ORDER_ACTIONS = frozenset({"created", "updated", "paid", "shipped"})
+
+# The ``outcome`` attribute of loyalty.webhooks.received, by response status.
+WEBHOOK_OUTCOMES = {
+    200: "accepted",
+    202: "ignored",
+    400: "invalid",
+    401: "invalid_signature",
+    404: "unknown_shop",
+    413: "too_large",
+    503: "broker_unavailable",
+}
 
 
 def problem(status: int, message: str) -> JSONResponse:
@@ -52,8 +64,26 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
     return bytes(chunks)
 
 
+def start_webhook_counters() -> None:
+    """Expose every webhook outcome at zero, so dashboards show 0 before the first webhook."""
+    for outcome in (*WEBHOOK_OUTCOMES.values(), "error"):
+        instruments().webhooks_received.add(0, {"outcome": outcome})
+
+
 @router.post("/webhooks/lightspeed")
 async def receive_lightspeed_webhook(request: Request) -> JSONResponse:
+    """Handle one webhook and count it by outcome."""
+    try:
+        response = await _handle_webhook(request)
+    except Exception:
+        instruments().webhooks_received.add(1, {"outcome": "error"})
+        raise
+    outcome = WEBHOOK_OUTCOMES.get(response.status_code, str(response.status_code))
+    instruments().webhooks_received.add(1, {"outcome": outcome})
+    return response
+
+
+async def _handle_webhook(request: Request) -> JSONResponse:
     state = request.app.state
     limit = state.settings.max_body_bytes
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,9 +25,11 @@ from services.common.records import to_inbound
 from services.notifier.processor import NotifierProcessor
 from services.notifier.sender import EmailSender, Transport
 from services.notifier.settings import NotifierSettings
+from services.notifier.telemetry import start_email_counters
 from services.notifier.transport import SmtpTransport
 from services.rewarding.rebalance import SeekToStoredOffsets
 from services.store.offsets import stored_offsets
+from services.telemetry.consumer import record_batch, record_consumed, record_lag, traced_batch
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +101,8 @@ class NotifierService:
             KafkaDeadLetterSink(self.broker, self.settings.points_dlq_topic),
             on_jobs_created=self.sender.wake,
         )
+        record_consumed(self.settings.points_topic, 0, 0, [])
+        start_email_counters()
 
     async def _start_sender(self) -> None:
         assert self.sender is not None
@@ -122,11 +127,15 @@ class NotifierService:
         """Record the jobs of one batch, then commit its Kafka offsets."""
         assert self.processor is not None
         batch = [to_inbound(record) for record in records]
+        topic = self.settings.points_topic
+        started = time.perf_counter()
         try:
-            outcome = await self.processor.process(batch)
+            with traced_batch(topic, batch) as traced:
+                outcome = await self.processor.process(traced)
         except asyncio.CancelledError:
             raise
         except Exception:
+            record_batch(topic, len(batch), time.perf_counter() - started, failed=True)
             self._failures += 1
             delay = RETRY_DELAY_SECONDS[min(self._failures, len(RETRY_DELAY_SECONDS)) - 1]
             logger.exception(
@@ -136,9 +145,13 @@ class NotifierService:
             )
             await asyncio.sleep(delay)
             await self._rewind({(r.topic, r.partition) for r in batch})
+            await self._record_lag({})
             return
         self._failures = 0
         await message.ack()
+        record_batch(topic, len(batch), time.perf_counter() - started)
+        record_consumed(topic, outcome.consumed, outcome.redelivered, outcome.dead_letters)
+        await self._record_lag({})
         logger.info(
             "points batch applied",
             extra={
@@ -151,6 +164,11 @@ class NotifierService:
                 "dead_lettered": len(outcome.dead_letters),
             },
         )
+
+    async def _record_lag(self, next_offsets: dict[tuple[str, int], int]) -> None:
+        consumer = self.subscriber.consumer
+        if consumer is not None:
+            await record_lag(consumer, self.settings.notifier_group_id, next_offsets)
 
     async def _rewind(self, partitions: set[tuple[str, int]]) -> None:
         """Seek ``partitions`` back to their stored offsets so the batch is fetched again."""

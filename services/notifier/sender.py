@@ -22,7 +22,14 @@ from services.common.db import Connection
 from services.notifier.content import EmailRenderer, build_message
 from services.notifier.jobs import EmailJob, claim_due_job, mark_failed, mark_retry, mark_sent
 from services.notifier.settings import NotifierSettings
+from services.notifier.telemetry import (
+    ATTEMPTS_EXHAUSTED,
+    REJECTED,
+    award_trace,
+    smtp_send_span,
+)
 from services.notifier.transport import PermanentDeliveryError, TemporaryDeliveryError
+from services.telemetry.instruments import instruments
 
 logger = logging.getLogger(__name__)
 
@@ -99,12 +106,15 @@ class EmailSender:
                 self._settings.smtp_sender,
                 self._settings.sender_domain,
             )
+            parent = await award_trace(connection, job.event_id)
             try:
-                await self._transport.send(message)
+                with smtp_send_span(self._settings, job.event_id, job.attempts + 1, parent):
+                    await self._transport.send(message)
             except TemporaryDeliveryError as error:
                 await self._record_temporary_failure(connection, job, error.reason)
             except PermanentDeliveryError as error:
                 await mark_failed(connection, job.event_id, error.reason)
+                instruments().emails_failed.add(1, {"error_type": REJECTED})
                 logger.error(
                     "email rejected permanently",
                     extra={
@@ -115,6 +125,7 @@ class EmailSender:
                 )
             else:
                 await mark_sent(connection, job.event_id)
+                instruments().emails_sent.add(1)
                 logger.info("email sent", extra={**_ids(job), "attempt": job.attempts + 1})
         return True
 
@@ -125,6 +136,7 @@ class EmailSender:
         if attempt >= self._settings.email_max_attempts:
             final = f"gave up after {attempt} attempts; last error: {reason}"
             await mark_failed(connection, job.event_id, final)
+            instruments().emails_failed.add(1, {"error_type": ATTEMPTS_EXHAUSTED})
             logger.error(
                 "email failed",
                 extra={**_ids(job), "attempt": attempt, "reason": redact_addresses(final)},
@@ -136,6 +148,7 @@ class EmailSender:
             self._settings.email_retry_max_seconds,
         )
         await mark_retry(connection, job.event_id, reason, delay)
+        instruments().emails_retried.add(1)
         logger.warning(
             "email delivery failed temporarily; retrying in %.1f s",
             delay,

@@ -11,6 +11,8 @@ from services.common.logs import configure_logging
 from services.relay.publisher import PointsPublisher
 from services.relay.relay import Relay
 from services.relay.settings import RelaySettings
+from services.telemetry.runtime import consumer_telemetry
+from services.telemetry.settings import TelemetrySettings
 
 logger = logging.getLogger("services.relay")
 
@@ -36,7 +38,8 @@ async def serve(settings: RelaySettings) -> None:
 def main() -> None:
     settings = RelaySettings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(serve(settings))
+    with consumer_telemetry(TelemetrySettings(), "loyalty-relay"):
+        asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

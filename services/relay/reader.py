@@ -2,10 +2,19 @@
 
 ``position`` is a bigserial, so a transaction can commit a lower position after a
 higher one is already visible. The reader therefore only returns rows whose
-``tx_id`` is below the xmin of the current snapshot: every transaction with a
-lower id has committed or rolled back, so no row can still appear before the
-checkpoint. Rows come in ``(tx_id, position)`` order, which is the order of
-the checkpoint, and ``balance_after`` is summed in the same order.
+``tx_id`` is below a horizon: the lowest id among the transactions that the
+current snapshot sees in progress, or the snapshot's xmax when there are none.
+Every transaction with a lower id has committed or rolled back, so no row can
+still appear before the checkpoint. Rows come in ``(tx_id, position)`` order,
+which is the order of the checkpoint, and ``balance_after`` is summed in the
+same order.
+
+Transaction ids are shared by every database of a PostgreSQL server, so the
+horizon leaves out the in-progress transactions that ``pg_stat_activity``
+shows in another database; otherwise a long transaction elsewhere on the
+server would hold the relay back. A transaction that cannot be placed (it
+ended meanwhile, or its session is not visible to this role) counts as this
+database's, which only delays rows, never skips them.
 """
 
 from __future__ import annotations
@@ -56,7 +65,17 @@ async def read_committed(connection: Connection, after: Checkpoint, limit: int) 
                    recorded_at
             FROM events
             WHERE (tx_id, position) > ($1::xid8, $2::bigint)
-              AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+              AND event_type IN ('PointsEarned', 'PointsRemoved')
+              AND tx_id < (
+                  SELECT coalesce(min(running), pg_snapshot_xmax(pg_current_snapshot()))
+                  FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+                  WHERE (running::text::bigint % 4294967296) NOT IN (
+                      SELECT backend_xid::text::bigint
+                      FROM pg_stat_activity
+                      WHERE backend_xid IS NOT NULL
+                        AND datname IS DISTINCT FROM current_database()
+                  )
+              )
             ORDER BY tx_id, position
             LIMIT $3
         )

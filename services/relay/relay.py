@@ -16,10 +16,12 @@ import zlib
 import asyncpg
 
 from services.common.db import Connection
+from services.relay.backlog import BacklogGauge
 from services.relay.messages import to_record
 from services.relay.publisher import PointsPublisher
 from services.relay.reader import Checkpoint, load_checkpoint, read_committed, save_checkpoint
 from services.relay.settings import RelaySettings
+from services.relay.tracing import traced_records
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class Relay:
         self._pool = pool
         self._publisher = publisher
         self.published = 0
+        self._backlog = BacklogGauge(settings.relay_name)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set, retrying with backoff after failures."""
@@ -73,6 +76,7 @@ class Relay:
             )
             while not stop.is_set():
                 advanced = await self.relay_batch(connection, checkpoint)
+                await self._backlog.update(connection, advanced)
                 if advanced == checkpoint:
                     await _wait(stop, self._settings.relay_poll_interval_seconds)
                 checkpoint = advanced
@@ -86,7 +90,8 @@ class Relay:
             return after
 
         records = [to_record(row) for row in rows if row.is_points_event]
-        await self._publisher.publish(records)
+        with traced_records(self._settings.points_topic, records) as traced:
+            await self._publisher.publish(traced)
 
         checkpoint = rows[-1].checkpoint
         await save_checkpoint(connection, self._settings.relay_name, checkpoint)

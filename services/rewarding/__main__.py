@@ -7,12 +7,15 @@ import asyncio
 from services.common.logs import configure_logging
 from services.common.settings import RewardingSettings
 from services.rewarding.consumer import RewardingService
+from services.telemetry.runtime import consumer_telemetry
+from services.telemetry.settings import TelemetrySettings
 
 
 def main() -> None:
     settings = RewardingSettings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(RewardingService(settings).app.run())
+    with consumer_telemetry(TelemetrySettings(), "loyalty-rewarding"):
+        asyncio.run(RewardingService(settings).app.run())
 
 
 if __name__ == "__main__":

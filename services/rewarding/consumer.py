@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,10 +23,12 @@ from services.common.dead_letters import KafkaDeadLetterSink
 from services.common.records import to_inbound
 from services.common.settings import RewardingSettings
 from services.merchant_settings.rules_source import StoredSettingsRulesSource
+from services.rewarding.batch_telemetry import record_outcome, start_counters
 from services.rewarding.processor import BatchProcessor
 from services.rewarding.rebalance import SeekToStoredOffsets
 from services.rewarding.rules_source import RulesSource
 from services.store.offsets import stored_offsets
+from services.telemetry.consumer import record_batch, record_lag, traced_batch
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +98,7 @@ class RewardingService:
             self._rules_source,
             KafkaDeadLetterSink(self.broker, self.settings.orders_dlq_topic),
         )
+        start_counters(self.settings.orders_topic)
 
     async def _close_pool(self) -> None:
         if self._pool is not None:
@@ -105,13 +109,17 @@ class RewardingService:
         """Apply one batch, then commit its Kafka offsets."""
         assert self.processor is not None
         batch = [to_inbound(record) for record in records]
+        topic = self.settings.orders_topic
+        started = time.perf_counter()
         try:
-            outcome = await self.processor.process_concurrently(
-                batch, self.settings.batch_parallelism
-            )
+            with traced_batch(topic, batch) as traced:
+                outcome = await self.processor.process_concurrently(
+                    traced, self.settings.batch_parallelism
+                )
         except asyncio.CancelledError:
             raise
         except Exception:
+            record_batch(topic, len(batch), time.perf_counter() - started, failed=True)
             self._failures += 1
             delay = RETRY_DELAY_SECONDS[min(self._failures, len(RETRY_DELAY_SECONDS)) - 1]
             logger.exception(
@@ -121,9 +129,13 @@ class RewardingService:
             )
             await asyncio.sleep(delay)
             await self._rewind({(r.topic, r.partition) for r in batch})
+            await self._record_lag({})
             return
         self._failures = 0
         await message.ack()
+        record_batch(topic, len(batch), time.perf_counter() - started)
+        record_outcome(topic, outcome)
+        await self._record_lag(outcome.next_offsets)
         logger.info(
             "batch applied",
             extra={
@@ -136,6 +148,11 @@ class RewardingService:
                 "events_appended": outcome.events_appended,
             },
         )
+
+    async def _record_lag(self, next_offsets: dict[tuple[str, int], int]) -> None:
+        consumer = self.subscriber.consumer
+        if consumer is not None:
+            await record_lag(consumer, self.settings.rewarding_group_id, next_offsets)
 
     async def _rewind(self, partitions: set[tuple[str, int]]) -> None:
         """Seek ``partitions`` back to their stored offsets so the batch is fetched again."""

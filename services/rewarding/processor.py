@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from schemas.orders import OrderStatusChanged
 from schemas.points import PointsEarned, PointsRemoved
 from services.rewarding.decider import decide
+from services.rewarding.event_log import Handled, log_handled
 from services.rewarding.events import OrderEventIgnored, OrderStatusApplied
 from services.rewarding.records import BatchOutcome, DeadLetter, InboundRecord
 from services.rewarding.rules_source import RulesSource
@@ -26,6 +27,7 @@ from services.store.event_store import NewEvent, append, load_streams
 from services.store.merchants import existing_merchant_ids
 from services.store.offsets import lock_offsets, offsets_after, save_offsets
 from services.store.projections import CustomerProfile, add_to_balances, upsert_customers
+from services.telemetry.propagation import trace_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +108,7 @@ class BatchProcessor:
             states = {stream_id: fold(history) for stream_id, history in histories.items()}
 
             new_events: list[NewEvent] = []
+            handled: list[Handled] = []
             profiles: list[CustomerProfile] = []
             for record, item in fresh:
                 if isinstance(item, DeadLetter):
@@ -132,10 +135,12 @@ class BatchProcessor:
                             merchant_id=item.merchant_id,
                             customer_key=item.customer.key,
                             event=event,
+                            metadata=trace_metadata(record.headers),
                         )
                     )
                 states[item.stream_id] = state
                 _count(outcome, decided)
+                handled.append((record, item, decided))
                 if decided and item.customer.key is not None:
                     profiles.append(_profile(item))
 
@@ -149,6 +154,7 @@ class BatchProcessor:
 
             outcome.next_offsets = offsets_after(records, stored)
             await save_offsets(connection, self._group_id, outcome.next_offsets)
+        log_handled(handled)
         return outcome
 
 

@@ -252,3 +252,59 @@ async def test_broker_down_keeps_checkpoint(
 
     assert while_down == START
     assert [PointsMessage.model_validate_json(r.value).event for r in records] == [award]
+
+
+async def test_open_transaction_elsewhere_does_not_stall(
+    merchant: Shop,
+    own_pool: asyncpg.Pool,
+    relay: RunningRelay,
+    settings: CommonSettings,
+    database_url: str,
+) -> None:
+    # A writing transaction in another database of the same server stays open.
+    elsewhere = await asyncpg.connect(database_url)
+    transaction = elsewhere.transaction()
+    await transaction.start()
+    await elsewhere.fetchval("SELECT pg_current_xact_id()")
+    try:
+        award = earned(merchant.merchant_id, "800", 5)
+        async with own_pool.acquire() as connection:
+            await append(
+                connection, [NewEvent("order:x:800", 1, merchant.merchant_id, "800", award)]
+            )
+
+        records = await read_topic(
+            settings.kafka_bootstrap_servers, settings.points_topic, until_count=1, timeout=15
+        )
+    finally:
+        await transaction.rollback()
+        await elsewhere.close()
+
+    assert [PointsMessage.model_validate_json(r.value).event for r in records] == [award]
+
+
+async def test_open_transaction_here_holds_later_rows(
+    merchant: Shop,
+    own_pool: asyncpg.Pool,
+    relay: RunningRelay,
+    settings: CommonSettings,
+) -> None:
+    early = earned(merchant.merchant_id, "810", 3)
+    late = earned(merchant.merchant_id, "811", 4)
+    async with own_pool.acquire() as slow, own_pool.acquire() as fast:
+        slow_transaction = slow.transaction()
+        await slow_transaction.start()
+        await append(slow, [NewEvent("order:x:810", 1, merchant.merchant_id, "810", early)])
+        await append(fast, [NewEvent("order:x:811", 1, merchant.merchant_id, "811", late)])
+
+        while_open = await read_topic(
+            settings.kafka_bootstrap_servers, settings.points_topic, timeout=2
+        )
+        await slow_transaction.commit()
+
+    records = await read_topic(
+        settings.kafka_bootstrap_servers, settings.points_topic, until_count=2, timeout=15
+    )
+
+    assert while_open == []
+    assert [PointsMessage.model_validate_json(r.value).event for r in records] == [early, late]

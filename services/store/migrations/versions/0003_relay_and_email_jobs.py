@@ -18,6 +18,10 @@ def upgrade() -> None:
         """
         -- How far each relay has published the event store: the (tx_id, position)
         -- of the last row the broker acknowledged. Rows are read in that order.
+        -- The relay's scan: points events in (tx_id, position) order.
+        CREATE INDEX events_relay_idx ON events (tx_id, position)
+            WHERE event_type IN ('PointsEarned', 'PointsRemoved');
+
         CREATE TABLE relay_checkpoints (
             relay_name text PRIMARY KEY,
             tx_id      xid8 NOT NULL,
