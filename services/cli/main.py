@@ -11,6 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.cli import backfill as backfill_cli
+from services.cli import rebuild as rebuild_cli
+from services.cli import replay as replay_cli
+from services.cli import simulate as simulate_cli
 from services.cli.emails import emails_app
 from services.cli.settings import app as settings_app
 from services.common.db import create_pool
@@ -28,6 +32,10 @@ topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(topics_app, name="topics")
+app.add_typer(rebuild_cli.app)
+app.add_typer(simulate_cli.app)
+app.add_typer(backfill_cli.app)
+app.add_typer(replay_cli.app)
 app.add_typer(emails_app, name="emails")
 app.add_typer(settings_app, name="settings")
 

@@ -7,6 +7,7 @@ import importlib
 # Modules with a main() that measures and prints its figures.
 BENCHMARKS = [
     "tests.bench.consumer_bench",
+    "tests.bench.rebuild_bench",
 ]
 
 

@@ -1,0 +1,1 @@
+"""What-if: re-deciding stored order histories under proposed settings, writing nothing."""

@@ -1,0 +1,258 @@
+"""Replaying the orders topic into fresh databases gives the same ledger.
+
+Compared per order stream: the sequence of (event id, event type, data) by
+stream version; and each balance's points. Positions, recorded_at, metadata
+and the interleaving of streams across partitions may differ, because they
+record when and in which order a database received the events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from schemas.orders import OrderStatusChanged
+from services.common.db import create_pool
+from services.common.errors import ConfigurationError
+from services.common.settings import CommonSettings, IngestSettings, RewardingSettings
+from services.ingest.publisher import OrderEventPublisher
+from services.merchant_settings.store import change_settings
+from services.replay.run import ReplayResult, replay
+from services.replay.target import TargetNotEmptyError
+from services.rewarding.consumer import RewardingService
+from tests.support.history import fresh_database, register
+from tests.support.kafka import wait_until
+from tests.unit.factories import order_event
+
+pytestmark = pytest.mark.integration
+
+
+class Quiet:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int | None]] = []
+
+    def progress(self, consumed: int, end: int | None) -> None:
+        self.calls.append((consumed, end))
+
+
+def topic_events(unique: str) -> list[OrderStatusChanged]:
+    """Return order events with duplicates, late arrivals, cancellations and guests."""
+    events: list[OrderStatusChanged] = []
+    for merchant in (f"a-{unique}", f"b-{unique}"):
+        for number in range(12):
+            order_id = f"{merchant}-{number}"
+            customer = None if number == 11 else f"c{number % 4}"
+            paid = order_event(
+                "paid",
+                order_id=order_id,
+                merchant_id=merchant,
+                customer_key=customer,
+                minutes=10 + number,
+                total=f"{20 + number}.50",
+            )
+            events.append(paid)
+            if number % 3 == 0:
+                events.append(paid)
+            if number % 4 == 1:
+                events.append(
+                    order_event(
+                        "not_paid",
+                        order_id=order_id,
+                        merchant_id=merchant,
+                        customer_key=customer,
+                        minutes=number,
+                        total=f"{20 + number}.50",
+                    )
+                )
+            if number % 5 == 2:
+                events.append(
+                    order_event(
+                        "cancelled",
+                        order_id=order_id,
+                        merchant_id=merchant,
+                        customer_key=customer,
+                        minutes=60 + number,
+                        total=f"{20 + number}.50",
+                    )
+                )
+    return events
+
+
+async def consumed(url: str, group_id: str, topic: str, records: int) -> None:
+    pool = await create_pool(url, max_size=1)
+
+    async def done() -> bool:
+        total = await pool.fetchval(
+            "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets "
+            "WHERE group_id = $1 AND topic = $2",
+            group_id,
+            topic,
+        )
+        return bool(total >= records)
+
+    try:
+        await wait_until(done, timeout=60)
+    finally:
+        await pool.close()
+
+
+async def ledger(url: str) -> tuple[dict[str, list[tuple[Any, ...]]], dict[tuple[str, str], int]]:
+    pool = await create_pool(url, max_size=1)
+    try:
+        rows = await pool.fetch(
+            "SELECT stream_id, event_id, event_type, data FROM events "
+            "WHERE stream_id LIKE 'order:%' ORDER BY stream_id, stream_version"
+        )
+        balances = await pool.fetch("SELECT merchant_id, customer_key, points FROM balances")
+    finally:
+        await pool.close()
+    streams: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        streams.setdefault(row["stream_id"], []).append(
+            (row["event_id"], row["event_type"], row["data"])
+        )
+    return streams, {(r["merchant_id"], r["customer_key"]): r["points"] for r in balances}
+
+
+@pytest.fixture
+async def source(settings: CommonSettings, unique: str) -> AsyncIterator[tuple[str, int]]:
+    """A database filled by the live consumer from a topic of varied order events."""
+    async with fresh_database() as url:
+        pool = await create_pool(url, max_size=1)
+        try:
+            await register(pool, f"a-{unique}", 1)
+            await register(pool, f"b-{unique}", 2)
+            async with pool.acquire() as connection, connection.transaction():
+                await change_settings(
+                    connection,
+                    f"a-{unique}",
+                    {"points_per_unit": "2"},
+                    actor="ops@example.com",
+                    changed_at=datetime(2026, 12, 1, tzinfo=UTC),
+                )
+        finally:
+            await pool.close()
+        events = topic_events(unique)
+        publisher = OrderEventPublisher(IngestSettings(**settings.model_dump()))
+        try:
+            for event in events:
+                await publisher.publish(event)
+        finally:
+            await publisher.close()
+
+        live = RewardingService(
+            RewardingSettings(
+                **{**settings.model_dump(), "database_url": url},
+                rewarding_group_id=f"live-{unique}",
+            )
+        )
+        await live.app.start()
+        try:
+            await consumed(url, f"live-{unique}", settings.orders_topic, len(events))
+        finally:
+            await live.app.stop()
+        yield url, len(events)
+
+
+def replay_settings(
+    settings: CommonSettings, url: str, group: str, **overrides: Any
+) -> RewardingSettings:
+    return RewardingSettings(
+        **{**settings.model_dump(), "database_url": url, **overrides}, rewarding_group_id=group
+    )
+
+
+async def test_replays_are_identical(
+    settings: CommonSettings, source: tuple[str, int], unique: str
+) -> None:
+    source_url, records = source
+    async with fresh_database() as first_url, fresh_database() as second_url:
+        first: ReplayResult = await replay(
+            replay_settings(settings, first_url, f"replay-1-{unique}"),
+            source_url,
+            "loyalty-rewarding",
+            Quiet(),
+            60,
+        )
+        # One record per batch: other batch boundaries and another interleaving of partitions.
+        second = await replay(
+            replay_settings(settings, second_url, f"replay-2-{unique}", batch_max_records=1),
+            source_url,
+            "loyalty-rewarding",
+            Quiet(),
+            60,
+        )
+        first_ledger = await ledger(first_url)
+        second_ledger = await ledger(second_url)
+    source_ledger = await ledger(source_url)
+
+    # A rebalance may fetch a record again; the stored offsets skip it.
+    assert first.outcome.records - first.outcome.redelivered == records
+    assert second.outcome.records - second.outcome.redelivered == records
+    assert sum(first.outcome.next_offsets.values()) == records
+    assert sum(second.outcome.next_offsets.values()) == records
+    assert first.outcome.dead_letters == []
+    assert first_ledger[0] == source_ledger[0]
+    assert second_ledger[0] == source_ledger[0]
+    assert first_ledger[1] == source_ledger[1]
+    assert second_ledger[1] == source_ledger[1]
+    assert first.identical is True
+    assert second.identical is True
+    assert first.merchants_copied == 2
+    assert first.settings_events_copied == 1
+    assert len(source_ledger[0]) == 24
+    assert sum(source_ledger[1].values()) > 0
+
+
+async def test_replay_resumes_and_refuses_others(
+    settings: CommonSettings, source: tuple[str, int], unique: str
+) -> None:
+    source_url, records = source
+    async with fresh_database() as target_url:
+        group = f"replay-{unique}"
+        await replay(replay_settings(settings, target_url, group), source_url, "live", Quiet(), 60)
+
+        again = await replay(
+            replay_settings(settings, target_url, group), source_url, "live", Quiet(), 60
+        )
+        with pytest.raises(TargetNotEmptyError, match="contains order events"):
+            await replay(
+                replay_settings(settings, target_url, f"other-{unique}"),
+                source_url,
+                "live",
+                Quiet(),
+                60,
+            )
+
+    assert again.resumed
+    assert again.outcome.records == again.outcome.redelivered
+    assert again.identical is True
+    assert sum(again.outcome.next_offsets.values()) == records
+
+
+async def test_replay_refuses_live_group(settings: CommonSettings) -> None:
+    with pytest.raises(ConfigurationError, match="live rewarding consumer's group"):
+        await replay(
+            replay_settings(settings, "postgresql://unused/none", "loyalty-rewarding"),
+            None,
+            "loyalty-rewarding",
+            Quiet(),
+            60,
+        )
+
+
+async def test_replay_names_missing_topic(settings: CommonSettings, unique: str) -> None:
+    async with fresh_database() as target_url:
+        with pytest.raises(ConfigurationError, match=f"topic missing-{unique} does not exist"):
+            await replay(
+                replay_settings(
+                    settings, target_url, f"replay-{unique}", orders_topic=f"missing-{unique}"
+                ),
+                None,
+                "loyalty-rewarding",
+                Quiet(),
+                60,
+            )
