@@ -125,6 +125,7 @@ async def measure_consumer(
         "LOYALTY_ORDERS_TOPIC": settings.orders_topic,
         "LOYALTY_REWARDING_GROUP_ID": group_id,
         "LOYALTY_LOG_LEVEL": "WARNING",
+        "LOYALTY_METRICS_PORT": "0",
     }
     connection = await asyncpg.connect(database_url)
     with open(log_path, "ab") as log:

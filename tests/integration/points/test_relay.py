@@ -289,13 +289,14 @@ async def test_open_transaction_here_holds_later_rows(
     relay: RunningRelay,
     settings: CommonSettings,
 ) -> None:
+    # One customer, so both messages share a partition and their order is observable.
     early = earned(merchant.merchant_id, "810", 3)
-    late = earned(merchant.merchant_id, "811", 4)
+    late = earned(merchant.merchant_id, "810", 4)
     async with own_pool.acquire() as slow, own_pool.acquire() as fast:
         slow_transaction = slow.transaction()
         await slow_transaction.start()
         await append(slow, [NewEvent("order:x:810", 1, merchant.merchant_id, "810", early)])
-        await append(fast, [NewEvent("order:x:811", 1, merchant.merchant_id, "811", late)])
+        await append(fast, [NewEvent("order:x:811", 1, merchant.merchant_id, "810", late)])
 
         while_open = await read_topic(
             settings.kafka_bootstrap_servers, settings.points_topic, timeout=2

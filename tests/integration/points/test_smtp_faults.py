@@ -155,6 +155,8 @@ def notifier_process(settings: NotifierSettings, log: Path) -> subprocess.Popen[
         "LOYALTY_EMAIL_POLL_INTERVAL_SECONDS": "0.2",
         "LOYALTY_EMAIL_RETRY_BASE_SECONDS": "0.5",
         "LOYALTY_LOG_FORMAT": "text",
+        # Port 0 turns /metrics off, so parallel runs do not compete for the default port.
+        "LOYALTY_METRICS_PORT": "0",
     }
     with open(log, "ab") as output:
         return subprocess.Popen(
