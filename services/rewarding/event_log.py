@@ -32,6 +32,8 @@ def result_of(decided: Sequence[RecordedEvent]) -> str:
 
 def log_handled(handled: Sequence[Handled]) -> None:
     """Log each committed decision, without customer data (no email, no name)."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
     for record, event, decided in handled:
         logger.info(
             "order event handled",

@@ -14,7 +14,7 @@ from opentelemetry.trace import Link
 from services.common.records import DeadLetter, InboundRecord
 from services.telemetry.instruments import instruments
 from services.telemetry.propagation import inject_headers
-from services.telemetry.spans import batch_span, ending, start_process_span
+from services.telemetry.spans import batch_span, ending, spans_recorded, start_process_span
 
 
 @contextmanager
@@ -26,6 +26,9 @@ def traced_batch(topic: str, records: Sequence[InboundRecord]) -> Iterator[list[
     ``traceparent`` instead, so whatever is stored or dead-lettered for a
     record continues the trace from the consumer.
     """
+    if not spans_recorded():
+        yield list(records)
+        return
     with batch_span(topic, [record.headers for record in records]) as batch:
         batch_link = Link(batch.get_span_context())
         spans = [

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
@@ -24,7 +25,23 @@ Attributes = Mapping[str, AttributeValue]
 
 def tracer() -> Tracer:
     """Return the pipeline's tracer on the global tracer provider."""
-    return trace.get_tracer(TRACER_NAME)
+    return _TRACER
+
+
+# A proxy that follows the global provider, even one installed later. Creating a
+# tracer per span cost more than the span itself on the rewarding consumer.
+_TRACER: Tracer = trace.get_tracer(TRACER_NAME)
+
+
+def spans_recorded() -> bool:
+    """Return whether the global tracer provider records spans.
+
+    It does not when no exporter is configured (see ``install_providers``). The
+    per-record spans of a batch are then skipped: the records keep their own
+    ``traceparent``, so trace ids still reach the store and the log lines.
+    """
+    sampler = getattr(trace.get_tracer_provider(), "sampler", None)
+    return sampler is not None and sampler is not ALWAYS_OFF
 
 
 def _kafka_attributes(topic: str, operation: str) -> dict[str, AttributeValue]:
@@ -146,6 +163,9 @@ def shared_write_spans(
     appears in each of those traces, with the same start and end. With no
     parents, one span opens under the current context.
     """
+    if not spans_recorded():
+        yield []
+        return
     contexts: Sequence[Context | None] = parents or [None]
     spans = [
         tracer().start_span(name, context=context, kind=SpanKind.CLIENT, attributes=attributes)
