@@ -34,6 +34,9 @@ from services.store import migrate
 from services.store.merchants import Merchant, add_merchant
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "50000"))
+# Consumer processes in the group, one run each: one process, then two on two cores.
+CONSUMER_COUNTS = [int(n) for n in os.environ.get("BENCH_CONSUMERS", "1,2").split(",")]
+CONSUMERS = CONSUMER_COUNTS[0]
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "5000"))
 PARTITIONS = 6
 SERVER_URL = os.environ.get(
@@ -128,13 +131,17 @@ async def measure_consumer(
         "LOYALTY_METRICS_PORT": "0",
     }
     connection = await asyncpg.connect(database_url)
+    processes = []
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.rewarding"],
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        for _ in range(CONSUMERS):
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "services.rewarding"],
+                    env=environment,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
     try:
         deadline = time.monotonic() + 600
         first_count, first_time = 0, 0.0
@@ -144,13 +151,16 @@ async def measure_consumer(
                 first_count, first_time = count, time.perf_counter()
             if count >= EVENTS:
                 return time.perf_counter() - first_time, EVENTS - first_count
-            if process.poll() is not None:
-                raise RuntimeError(f"consumer exited with {process.returncode}; see {log_path}")
+            for process in processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"consumer exited with {process.returncode}; see {log_path}")
             await asyncio.sleep(0.02)
         raise TimeoutError("the consumer did not commit every event within 600 s")
     finally:
-        process.terminate()
-        process.wait(30)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(30)
         await connection.close()
 
 
@@ -221,7 +231,8 @@ async def run(work: Path) -> None:
     consumer_rate = timed / seconds
     copy_rate = EVENTS / copy_seconds
     print(
-        f"rewarding consumer: {EVENTS} events over {CUSTOMERS} customers, {PARTITIONS} partitions"
+        f"rewarding consumer: {EVENTS} events over {CUSTOMERS} customers, {PARTITIONS} partitions, "
+        f"{CONSUMERS} consumer process(es) in one group"
     )
     print(
         f"  consumer, topic to committed ledger: {consumer_rate:10,.0f} events/s "
@@ -236,8 +247,11 @@ async def run(work: Path) -> None:
 def main() -> None:
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="loyalty-bench-") as work:
-        asyncio.run(run(Path(work)))
+    global CONSUMERS
+    for count in CONSUMER_COUNTS:
+        CONSUMERS = count
+        with tempfile.TemporaryDirectory(prefix="loyalty-bench-") as work:
+            asyncio.run(run(Path(work)))
 
 
 if __name__ == "__main__":
