@@ -158,16 +158,30 @@ async def test_missing_field_is_400_naming_it(
     assert await only_sentinel_published(ingest, shop, settings)
 
 
-async def test_unknown_payment_status_is_400(
-    ingest: httpx.AsyncClient, shop: Shop, settings: CommonSettings
+@pytest.mark.parametrize(
+    ("field", "value", "fragments"),
+    [
+        ("paymentStatus", "refunded", ["order.paymentStatus", "'paid'"]),
+        ("priceIncl", Decimal("-50"), ["order.priceIncl", "greater than or equal to 0"]),
+        ("updatedAt", "2026-11-03T14:05:11", ["order.updatedAt", "timezone"]),
+    ],
+)
+async def test_invalid_field_is_400_naming_it(
+    ingest: httpx.AsyncClient,
+    shop: Shop,
+    settings: CommonSettings,
+    field: str,
+    value: object,
+    fragments: list[str],
 ) -> None:
     resource = order_resource(
         order_id=5,
-        payment_status="refunded",
+        payment_status="paid",
         updated_at=UPDATED,
         price_incl=Decimal("10"),
         customer_id=1,
     )
+    resource[field] = value
     body = webhook_body(resource)
 
     response = await ingest.post(
@@ -176,8 +190,8 @@ async def test_unknown_payment_status_is_400(
 
     assert response.status_code == 400
     error = response.json()["error"]
-    assert "order.paymentStatus" in error
-    assert "'paid'" in error
+    for fragment in fragments:
+        assert fragment in error
     assert await only_sentinel_published(ingest, shop, settings)
 
 
@@ -244,27 +258,6 @@ async def test_missing_event_header_is_400(
 
     assert response.status_code == 400
     assert "X-Event" in response.json()["error"]
-    assert await only_sentinel_published(ingest, shop, settings)
-
-
-async def test_negative_total_is_400(
-    ingest: httpx.AsyncClient, shop: Shop, settings: CommonSettings
-) -> None:
-    resource = order_resource(
-        order_id=5,
-        payment_status="paid",
-        updated_at=UPDATED,
-        price_incl=Decimal("-50"),
-        customer_id=1,
-    )
-    body = webhook_body(resource)
-
-    response = await ingest.post(
-        "/webhooks/lightspeed", content=body, headers=webhook_headers(shop, body)
-    )
-
-    assert response.status_code == 400
-    assert "order.priceIncl" in response.json()["error"]
     assert await only_sentinel_published(ingest, shop, settings)
 
 
