@@ -6,13 +6,13 @@ import asyncio
 
 from services.common.logs import configure_logging
 from services.common.settings import RewardingSettings
-from services.rewarding.consumer import RewardingService
+from services.rewarding.serve import serve
 
 
 def main() -> None:
     settings = RewardingSettings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(RewardingService(settings).app.run())
+    asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":
