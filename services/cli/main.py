@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.cli.dlq import app as dlq_app
 from services.common.db import create_pool
 from services.common.errors import LoyaltyError
 from services.common.kafka import create_topics
@@ -26,6 +27,7 @@ topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(topics_app, name="topics")
+app.add_typer(dlq_app, name="dlq")
 
 console = Console()
 errors = Console(stderr=True)
