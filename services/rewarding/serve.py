@@ -13,6 +13,8 @@ import contextlib
 import logging
 import signal
 
+from aiokafka.client import AIOKafkaClient
+
 from services.common.settings import RewardingSettings
 from services.rewarding.consumer import RewardingService
 from services.rewarding.failures import Backoff, is_transient
@@ -52,14 +54,19 @@ async def start_with_retries(
     """
     backoff = Backoff(initial=0.5, maximum=10.0)
     while not stopping.is_set():
-        service = RewardingService(settings)
+        service: RewardingService | None = None
         try:
+            # A failed start leaves FastStream's producer unclosed, so the broker is
+            # probed first with a client that this function closes itself.
+            await _probe_broker(settings)
+            service = RewardingService(settings)
             await service.app.start()
         except Exception as error:
             if not is_transient(error):
                 raise
-            with contextlib.suppress(Exception):
-                await service.app.stop()
+            if service is not None:
+                with contextlib.suppress(Exception):
+                    await service.app.stop()
             delay = backoff.next_delay()
             logger.warning(
                 "start failed (%s: %s); retrying in %.1f s", type(error).__name__, error, delay
@@ -70,3 +77,14 @@ async def start_with_retries(
         logger.info("rewarding consumer started", extra={"group_id": settings.rewarding_group_id})
         return service
     return None
+
+
+async def _probe_broker(settings: RewardingSettings) -> None:
+    client = AIOKafkaClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+    )
+    try:
+        await client.bootstrap()
+    finally:
+        await client.close()
