@@ -48,6 +48,8 @@ class ChaosOptions:
     seed: int | None = None
     # Time allowed for the consumers to apply everything once sending ended.
     drain_timeout: float = 120.0
+    # Faults go on at least this long, even when the webhooks were sent sooner.
+    min_fault_seconds: float = 0.0
     server_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     directory: Path = Path(".stack/chaos")
 
@@ -137,8 +139,12 @@ async def _run(
         asyncio.create_task(faults.kill_consumers(stop)),
         asyncio.create_task(faults.terminate_connections(stop)),
     ]
+    faults_started = time.monotonic()
     try:
         await sender.send(workload.webhooks)
+        remaining = options.min_fault_seconds - (time.monotonic() - faults_started)
+        if remaining > 0:
+            await asyncio.sleep(remaining)
     finally:
         stop.set()
         await asyncio.gather(*fault_tasks)

@@ -77,7 +77,8 @@ class ChaosSummary:
             f"for {self.orders} orders of {self.customers} customers",
             f"  records in topic:      {self.records_in_topic}",
             f"  kills:                 {self.sigkills} SIGKILL, {self.sigterms} SIGTERM "
-            f"(exit codes {sorted(set(self.sigterm_exit_codes), key=str)}), "
+            f"(exit codes after SIGTERM, final stops included: "
+            f"{sorted(set(self.sigterm_exit_codes), key=str)}), "
             f"{self.consumer_starts} consumer starts",
             f"  reconnects:            {self.connections_terminated} database connections "
             "terminated",
