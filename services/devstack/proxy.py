@@ -1,8 +1,8 @@
 """A TCP proxy on 127.0.0.1 that fault tests switch off and on.
 
 Services connect to the proxy instead of the real server. ``reject()`` closes the
-listening socket and every open connection, so new connections are refused as
-if the server were down; ``accept()`` listens again on the same port. The real
+listening socket and every open connection, so new connections are refused as if
+the server were down. ``accept()`` listens again on the same port. The real
 server keeps running for everyone else who uses it.
 """
 

@@ -1,9 +1,9 @@
 """Reading dead letters back and re-driving them to their original topic.
 
 Re-publishing is safe because event ids are derived from the order's content and
-the decider ignores an event it has seen. Each original record is re-driven at
-most once: the replay is recorded in ``dead_letter_replays`` in a transaction
-that commits only after the broker acknowledged the record. A crash between the
+the decider ignores an event it has seen. The replay of an original record is
+stored in ``dead_letter_replays`` in a transaction that commits only after the
+broker acknowledged the record, so later replays skip it. A crash between the
 two re-drives the record again on the next replay, which the decider absorbs.
 """
 
@@ -44,7 +44,7 @@ class StoredLetter:
 
 
 class InvalidDeadLetterError(ValueError):
-    """A ``.dlq`` record lacks the headers that say where it came from."""
+    """A ``.dlq`` record lacks the ``dlq-original-*`` headers that name its origin."""
 
 
 def parse_letter(record: ConsumerRecord) -> StoredLetter:

@@ -1,7 +1,7 @@
 """Which failures are transient, and how long to wait before trying again.
 
 A transient failure (the database or the broker is unreachable, a connection was
-terminated, a concurrent writer won) says nothing about the record being applied,
+terminated, a concurrent writer won) is not caused by the record being applied,
 so the batch is retried until it succeeds and is never dead-lettered. Any other
 exception is treated as caused by a record.
 """
@@ -37,6 +37,9 @@ _CLOSED_CONNECTION_MESSAGES = ("connection is closed", "connection was closed")
 
 def is_transient(error: BaseException) -> bool:
     """Return whether ``error``, or an error it was raised from, is worth retrying as is."""
+    if isinstance(error, BaseExceptionGroup):
+        # Partitions applied concurrently fail together: transient only if each one was.
+        return all(is_transient(inner) for inner in error.exceptions)
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:

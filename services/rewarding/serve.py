@@ -2,7 +2,7 @@
 
 Start-up waits for PostgreSQL and the broker with a capped exponential backoff,
 so the consumer can start before them. On SIGTERM or SIGINT the in-flight batch
-gets most of ``LOYALTY_SHUTDOWN_TIMEOUT_SECONDS`` to finish; then it is
+gets 70% of ``LOYALTY_SHUTDOWN_TIMEOUT_SECONDS`` to finish. After that it is
 cancelled, which rolls its transaction back, and the process exits with status 0.
 """
 

@@ -1,6 +1,7 @@
-"""Posting webhooks concurrently to the ingest, retrying failures as the platform does.
+"""Posting webhooks concurrently to the ingest, retrying failed deliveries.
 
-The platform retries a webhook that got no answer or a 5xx status; a 4xx is final.
+C-Series does not document its retries, so the sender delivers at least once:
+it retries a webhook that got no response or a 5xx status, and a 4xx is final.
 """
 
 from __future__ import annotations
