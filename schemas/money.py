@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 
 def _reject_float(value: object) -> object:
@@ -18,16 +18,10 @@ def _reject_float(value: object) -> object:
     return value
 
 
-def _check_finite(value: Decimal) -> Decimal:
-    if not value.is_finite():
-        raise ValueError(f"amount {value} is not a finite number")
-    return value
-
-
 Amount = Annotated[
     Decimal,
     BeforeValidator(_reject_float),
-    AfterValidator(_check_finite),
+    Field(allow_inf_nan=False),
     PlainSerializer(lambda value: str(value), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["19.95"]}),
 ]

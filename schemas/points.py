@@ -65,6 +65,6 @@ class PointsRemoved(_PointsEventBase):
 
 
 PointsEvent = Annotated[PointsEarned | PointsRemoved, Field(discriminator="event_type")]
-"""Any points event, told apart by ``event_type``."""
+"""Any points event, discriminated by ``event_type``."""
 
 __all__ = ["POINTS_TOPIC", "PointsEarned", "PointsEvent", "PointsRemoved"]

@@ -10,6 +10,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -33,11 +34,27 @@ SERVER_URL = os.environ.get(
 )
 
 
+@dataclass(frozen=True)
+class KafkaEndpoint:
+    """A Kafka-protocol broker the tests talk to, and whether it supports idempotence."""
+
+    bootstrap_servers: str
+    idempotence: bool
+
+
 @pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaEndpoint]:
+    """Tansu on a free loopback port, or with LOYALTY_TEST_KAFKA=testcontainers a Kafka container."""
+    if os.environ.get("LOYALTY_TEST_KAFKA") == "testcontainers":
+        # NOTE: this path needs a Docker daemon and has not run on the machines without one.
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer() as container:
+            yield KafkaEndpoint(container.get_bootstrap_server(), idempotence=True)
+        return
     log = tmp_path_factory.mktemp("tansu") / "tansu.log"
-    broker = start_tansu(free_port(), log)
-    yield broker
+    broker: TansuBroker = start_tansu(free_port(), log)
+    yield KafkaEndpoint(broker.bootstrap_servers, idempotence=False)
     broker.stop()
 
 
@@ -65,13 +82,13 @@ def unique() -> str:
 
 
 @pytest.fixture
-async def settings(kafka_broker: TansuBroker, database_url: str, unique: str) -> CommonSettings:
+async def settings(kafka_broker: KafkaEndpoint, database_url: str, unique: str) -> CommonSettings:
     """Settings on fresh topics of this test."""
     settings = CommonSettings(
         database_url=database_url,
         kafka_bootstrap_servers=kafka_broker.bootstrap_servers,
-        kafka_idempotence=False,
-        kafka_transactions=False,
+        kafka_idempotence=kafka_broker.idempotence,
+        kafka_transactions=kafka_broker.idempotence,
         kafka_session_timeout_ms=2000,
         kafka_heartbeat_interval_ms=500,
         orders_topic=f"orders.status-changed.v1.{unique}",

@@ -126,7 +126,9 @@ def balance(
     except LoyaltyError as error:
         raise fail(str(error)) from error
     if ledger is None:
-        raise fail(f"merchant {merchant_id!r} is not registered")
+        raise fail(
+            f"merchant {merchant_id!r} is not registered; add it with 'loyalty merchant add'"
+        )
     from services.store.ledger import Ledger
 
     assert isinstance(ledger, Ledger)

@@ -21,9 +21,14 @@ def describe_database(url: str) -> str:
     return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
 
 
+def _encode_json(value: object) -> str:
+    # Text passes through, so callers can hand over JSON that pydantic serialized.
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 async def _init_connection(connection: Connection) -> None:
     await connection.set_type_codec(
-        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        "jsonb", encoder=_encode_json, decoder=json.loads, schema="pg_catalog"
     )
 
 
@@ -35,15 +40,16 @@ async def create_pool(url: str, *, max_size: int = 5) -> asyncpg.Pool:
         )
     except (OSError, asyncpg.CannotConnectNowError) as error:
         raise ServiceUnavailableError(
-            f"PostgreSQL at {describe_database(url)} does not answer ({error}). "
+            f"PostgreSQL at {describe_database(url)} is not reachable ({error}). "
             "Start it, for example with "
             "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start', "
             "or set LOYALTY_DATABASE_URL."
         ) from error
     except asyncpg.InvalidCatalogNameError as error:
         raise ServiceUnavailableError(
-            f"database {describe_database(url)} does not exist. "
-            "Create it and run 'loyalty db migrate'."
+            f"database {describe_database(url)} does not exist. Check LOYALTY_DATABASE_URL "
+            "(the local stack of 'make up' uses loyalty_local), or create the database and run "
+            "'loyalty db migrate'."
         ) from error
     logger.info("connected to PostgreSQL at %s", describe_database(url))
     return pool

@@ -6,7 +6,7 @@ class LoyaltyError(Exception):
 
 
 class ServiceUnavailableError(LoyaltyError):
-    """A backing service (database or broker) does not answer; start it and retry."""
+    """A backing service (database or broker) is not reachable; start it and retry."""
 
 
 class ConfigurationError(LoyaltyError):

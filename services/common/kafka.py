@@ -45,7 +45,7 @@ async def create_topics(settings: CommonSettings) -> list[str]:
         await admin.start()
     except KafkaError as error:
         raise ServiceUnavailableError(
-            f"Kafka at {settings.kafka_bootstrap_servers} does not answer ({error}). "
+            f"Kafka at {settings.kafka_bootstrap_servers} is not reachable ({error}). "
             "Start the broker ('make up') or set LOYALTY_KAFKA_BOOTSTRAP_SERVERS."
         ) from error
     try:

@@ -74,4 +74,5 @@ class RewardingSettings(CommonSettings):
     rewarding_group_id: str = "loyalty-rewarding"
     batch_max_records: Annotated[int, Field(ge=1)] = 500
     batch_timeout_ms: Annotated[int, Field(ge=1)] = 200
+    batch_parallelism: Annotated[int, Field(ge=1, le=32)] = 2
     shutdown_timeout_seconds: Annotated[float, Field(gt=0)] = 15.0

@@ -25,11 +25,11 @@ def _print_ports(state: StackState) -> None:
     print(f"  logs:                      {Path(state.directory) / 'logs'}")
 
 
-def up(directory: Path) -> int:
+def up(directory: Path, database_url: str) -> int:
     if (directory / "state.json").exists():
         print(f"a stack is already running (see {directory / 'state.json'}); run 'make down' first")
         return 1
-    state = start_stack(directory, LOCAL_DATABASE_URL)
+    state = start_stack(directory, database_url)
     print("local stack started:")
     _print_ports(state)
     print("stop it with 'make down'")
@@ -47,7 +47,7 @@ def down(directory: Path) -> int:
     return 0
 
 
-def demo(directory: Path) -> int:
+def demo(directory: Path, database_url: str) -> int:
     from services.devstack.demo import (
         DEMO_MERCHANT_ID,
         DEMO_SHOP,
@@ -60,7 +60,7 @@ def demo(directory: Path) -> int:
     demo_directory = directory / "demo"
     state = start_stack(
         demo_directory,
-        DEMO_DATABASE_URL,
+        database_url,
         http_port=free_port(),
         kafka_port=free_port(),
         smtp_port=free_port(),
@@ -102,9 +102,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m services.devstack", description=__doc__)
     parser.add_argument("command", choices=("up", "down", "demo"))
     parser.add_argument("--directory", type=Path, default=DEFAULT_DIRECTORY, help="state and logs")
+    parser.add_argument(
+        "--database-url",
+        help=f"database of the stack (default {LOCAL_DATABASE_URL}; "
+        f"for the demo {DEMO_DATABASE_URL}, which is dropped and created anew)",
+    )
     arguments = parser.parse_args()
-    commands = {"up": up, "down": down, "demo": demo}
-    return commands[arguments.command](arguments.directory)
+    if arguments.command == "demo":
+        return demo(arguments.directory, arguments.database_url or DEMO_DATABASE_URL)
+    if arguments.command == "up":
+        return up(arguments.directory, arguments.database_url or LOCAL_DATABASE_URL)
+    return down(arguments.directory)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ SERVICE_MODULES: dict[str, str] = {
 
 @dataclass
 class StackState:
-    """What a running stack is made of; saved as JSON so that ``down`` can stop it."""
+    """Ports, database and process ids of a running stack, saved as JSON for ``down``."""
 
     directory: str
     database_url: str
@@ -62,6 +62,10 @@ class StackState:
         return cls(**json.loads((directory / "state.json").read_text()))
 
 
+# Processes this interpreter started, by PID, so that stopping them also reaps them.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def _spawn(command: list[str], environment: dict[str, str], log_path: Path) -> int:
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
@@ -71,6 +75,7 @@ def _spawn(command: list[str], environment: dict[str, str], log_path: Path) -> i
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    _CHILDREN[process.pid] = process
     return process.pid
 
 
@@ -94,6 +99,7 @@ def start_stack(
     state = StackState(str(directory), database_url, kafka_port, http_port, smtp_port)
     broker = start_tansu(kafka_port, logs / "tansu.log")
     state.pids["tansu"] = broker.process.pid
+    _CHILDREN[broker.process.pid] = broker.process
     state.save()
 
     environment = state.environment
@@ -108,6 +114,7 @@ def start_stack(
     else:
         asyncio.run(_create_database_if_missing(database_url))
     migrate.upgrade(database_url)
+    asyncio.run(_forget_consumer_offsets(database_url))
     asyncio.run(create_topics(settings))
 
     state.pids["smtp-sink"] = _spawn(
@@ -149,6 +156,12 @@ def _signal(pid: int, signum: int) -> None:
 
 
 def _alive(pid: int) -> bool:
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        if child.poll() is None:
+            return True
+        del _CHILDREN[pid]
+        return False
     try:
         # Reaps the child when this process started it, so it does not linger as a zombie.
         finished, _ = os.waitpid(pid, os.WNOHANG)
@@ -171,9 +184,24 @@ def _require_free(name: str, port: int) -> None:
             probe.bind(("127.0.0.1", port))
         except OSError as error:
             raise RuntimeError(
-                f"{name} port 127.0.0.1:{port} is in use; stop what holds it "
+                f"{name} port 127.0.0.1:{port} is already in use; stop the process that uses it "
                 "('make down' stops an earlier stack)"
             ) from error
+
+
+async def _forget_consumer_offsets(url: str) -> None:
+    """Delete the stored consumer offsets, because Tansu starts with empty topics.
+
+    Offsets stored against an earlier broker run point past the end of the new,
+    empty partitions, so a consumer resuming there would skip the new records.
+    """
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("DELETE FROM consumer_offsets")
+    finally:
+        await connection.close()
 
 
 async def _create_database_if_missing(url: str) -> None:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.api.points import router as points_router
 from services.common.db import create_pool
@@ -38,6 +39,16 @@ def create_app(settings: IngestSettings) -> FastAPI:
             logger.info("ingest stopped")
 
     app = FastAPI(title="loyalty-ledger", lifespan=lifespan)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        # Framework errors (404 route, 405 method) get the same body shape as ours.
+        return JSONResponse(
+            {"error": f"{request.method} {request.url.path}: {error.detail}"},
+            status_code=error.status_code,
+            headers=getattr(error, "headers", None),
+        )
+
     app.include_router(webhook_router)
     app.include_router(points_router)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from schemas.ids import order_status_event_id
 from schemas.orders import Amounts, Customer, OrderStatusChanged, PaymentStatus
@@ -44,11 +44,11 @@ class LightspeedOrder(BaseModel):
     updated_at: AwareDatetime = Field(alias="updatedAt")
     payment_status: PaymentStatus = Field(alias="paymentStatus")
     status: str = Field(min_length=1)
-    price_incl: Decimal = Field(alias="priceIncl")
-    price_excl: Decimal = Field(alias="priceExcl")
+    price_incl: Decimal = Field(alias="priceIncl", ge=0)
+    price_excl: Decimal = Field(alias="priceExcl", ge=0)
     shipment_price_incl: Decimal = Field(default=Decimal(0), alias="shipmentPriceIncl")
     shipment_price_excl: Decimal = Field(default=Decimal(0), alias="shipmentPriceExcl")
-    currency: str | None = Field(default=None, validation_alias=AliasChoices("currency"))
+    currency: str | None = None
     email: str | None = None
     firstname: str | None = None
     lastname: str | None = None

@@ -1,4 +1,4 @@
-"""Publishing order events to Kafka, answered only after the broker acknowledged."""
+"""Publishing order events to Kafka; ``publish`` returns only after the broker acknowledged."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ class OrderEventPublisher:
             ) from error
 
     async def is_ready(self) -> bool:
-        """Return whether the broker answers a metadata request."""
+        """Return whether the broker responds to a metadata request."""
         try:
             producer = await self._connected()
             await asyncio.wait_for(producer.client.fetch_all_metadata(), 2.0)

@@ -65,8 +65,10 @@ async def receive_lightspeed_webhook(request: Request) -> JSONResponse:
     shop_header = request.headers.get("x-shop-id", "").strip()
     if not cluster_id:
         return problem(400, "header X-Cluster-Id is missing; Lightspeed sends eu1 or us1")
+    if not shop_header:
+        return problem(400, "header X-Shop-Id is missing; it carries the numeric shop id")
     if not shop_header.isdigit():
-        return problem(400, f"header X-Shop-Id {shop_header!r} is missing or not a number")
+        return problem(400, f"header X-Shop-Id {shop_header!r} is not a number")
 
     merchant = await find_by_shop(state.pool, cluster_id, int(shop_header))
     if merchant is None:
@@ -82,7 +84,11 @@ async def receive_lightspeed_webhook(request: Request) -> JSONResponse:
         )
         return problem(401, "X-Signature is missing or does not match md5(body + app secret)")
 
-    event_header = request.headers.get("x-event", "orders/updated").strip().lower()
+    event_header = request.headers.get("x-event", "").strip().lower()
+    if not event_header:
+        return problem(
+            400, "header X-Event is missing; Lightspeed sends group/action, e.g. orders/paid"
+        )
     group, _, action = event_header.partition("/")
     if group not in HANDLED_GROUPS or action not in HANDLED_ORDER_ACTIONS:
         logger.info(

@@ -12,7 +12,7 @@ from services.rewarding.rules import AmountBasis, RewardRules
 
 
 class NegativeBalancePolicy(StrEnum):
-    """What a removal does when the customer's balance cannot cover it."""
+    """Policy for a removal that the customer's balance cannot cover."""
 
     ALLOW = "allow"
     CLAMP = "clamp"

@@ -1,9 +1,9 @@
 """Reading and changing merchant settings.
 
-Each change is a ``SettingsChanged`` event appended to the stream
-``settings:<merchant_id>`` in the event store, with the actor and the time; the
-``merchant_settings`` table is the projection of the latest version, updated in
-the same transaction. A merchant without a settings event has the defaults at
+Each change is a ``SettingsChanged`` event, with the actor and the time, appended
+to the stream ``settings:<merchant_id>`` in the event store. The
+``merchant_settings`` table is the projection of the latest version and is
+updated in the same transaction. A merchant without a settings event has the defaults at
 version 1.
 """
 

@@ -75,6 +75,8 @@ class RewardingService:
             request_timeout_ms=settings.kafka_request_timeout_ms,
             graceful_timeout=settings.shutdown_timeout_seconds * BATCH_SHARE_OF_SHUTDOWN,
             client_id="loyalty-rewarding",
+            # FastStream's own logger prints coloured text; this one goes to the JSON handler.
+            logger=logger,
         )
         self.subscriber = self.broker.subscriber(
             settings.orders_topic,
@@ -123,7 +125,9 @@ class RewardingService:
         assert self.processor is not None
         batch = [to_inbound(record) for record in records]
         try:
-            outcome = await self.processor.process(batch)
+            outcome = await self.processor.process_concurrently(
+                batch, self.settings.batch_parallelism
+            )
         except asyncio.CancelledError:
             # Shutdown timed out: the transaction rolled back and the next owner of
             # these partitions fetches them again from the stored offsets.

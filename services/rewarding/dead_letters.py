@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 def dead_letter_headers(letter: DeadLetter) -> dict[str, str]:
-    """Return the headers that say where a dead letter came from and why it failed."""
+    """Return the headers that name a dead letter's origin and the reason it failed."""
     record = letter.record
     headers = {key: value.decode("utf-8", "replace") for key, value in record.headers}
     headers.update(

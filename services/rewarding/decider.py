@@ -33,7 +33,8 @@ def decide(state: OrderState, event: OrderStatusChanged, rules: RewardRules) -> 
         )
         return [_ignored(event, reason)]
 
-    applied = OrderStatusApplied(
+    # model_construct skips re-validating the order, which was validated on arrival.
+    applied = OrderStatusApplied.model_construct(
         event_id=derive_event_id("OrderStatusApplied", str(event.event_id)),
         order=event,
         rule_version=rules.version,

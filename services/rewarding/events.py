@@ -1,7 +1,7 @@
 """Events the rewarding side records in an order's stream besides points events.
 
-Every order event the decider sees is recorded, applied or ignored, so the
-stream holds the order's full input history and can be re-decided later.
+Every order event the decider receives is recorded, applied or ignored, so the
+stream contains the order's full input history and can be re-decided later.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import fields
 
 import asyncpg
 from pydantic import ValidationError
@@ -38,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 DeadLetterSink = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 
-# Longest validation message kept in a dead letter's reason.
+# Maximum length, in characters, of the validation message kept in a dead letter's reason.
 MAX_REASON_CHARS = 2000
 
 # Attempts at a record that fails on its own before it is dead-lettered.
@@ -76,10 +75,31 @@ class BatchProcessor:
         self._dead_letter_sink = dead_letter_sink
         self._record_attempts = max(1, record_attempts)
 
+    async def process_concurrently(
+        self, records: Sequence[InboundRecord], parallelism: int
+    ) -> BatchOutcome:
+        """Apply ``records`` in up to ``parallelism`` transactions, one per group of partitions.
+
+        Each partition's records stay in one transaction and in order, so the
+        per-order ordering holds. While one transaction waits on PostgreSQL the
+        next group is decided. When one group fails the others are cancelled;
+        groups that committed first stay committed, and their stored offsets
+        make a retry skip them.
+        """
+        groups: dict[int, list[InboundRecord]] = defaultdict(list)
+        for record in records:
+            groups[hash((record.topic, record.partition)) % max(parallelism, 1)].append(record)
+        if len(groups) <= 1:
+            return await self.process(records)
+        async with asyncio.TaskGroup() as tasks:
+            running = [tasks.create_task(self.process(group)) for group in groups.values()]
+        return merge_outcomes([task.result() for task in running])
+
     async def process(self, records: Sequence[InboundRecord]) -> BatchOutcome:
         """Apply ``records`` once; records at offsets already stored are skipped.
 
-        Raises the error of a transient failure; nothing of the batch is then stored.
+        Raises the error of a transient failure. Records stored before it are skipped
+        when the batch is fetched again.
         """
         try:
             return await self._apply(records)
@@ -92,10 +112,7 @@ class BatchProcessor:
                 type(error).__name__,
                 error,
             )
-        outcome = BatchOutcome(consumed=len(records))
-        for record in records:
-            _merge(outcome, await self._apply_alone(record))
-        return outcome
+        return merge_outcomes([await self._apply_alone(record) for record in records])
 
     async def _apply_alone(self, record: InboundRecord) -> BatchOutcome:
         """Apply one record in its own transaction; dead-letter it when it keeps failing."""
@@ -209,17 +226,6 @@ def _where(record: InboundRecord) -> dict[str, object]:
     return {"topic": record.topic, "partition": record.partition, "offset": record.offset}
 
 
-def _merge(total: BatchOutcome, part: BatchOutcome) -> None:
-    """Add the counts, dead letters and offsets of ``part`` to ``total``."""
-    for item in fields(BatchOutcome):
-        if item.name in ("consumed", "dead_letters", "next_offsets"):
-            continue
-        setattr(total, item.name, getattr(total, item.name) + getattr(part, item.name))
-    total.dead_letters.extend(part.dead_letters)
-    for key, offset in part.next_offsets.items():
-        total.next_offsets[key] = max(total.next_offsets.get(key, 0), offset)
-
-
 def _count(outcome: BatchOutcome, decided: Sequence[object]) -> None:
     if not decided:
         outcome.duplicates += 1
@@ -273,3 +279,21 @@ def _next_offsets(
         key = (record.topic, record.partition)
         next_offsets[key] = max(next_offsets[key], record.offset + 1)
     return next_offsets
+
+
+def merge_outcomes(outcomes: Sequence[BatchOutcome]) -> BatchOutcome:
+    """Return the sum of ``outcomes`` of one batch processed in several transactions."""
+    merged = BatchOutcome()
+    for outcome in outcomes:
+        merged.consumed += outcome.consumed
+        merged.redelivered += outcome.redelivered
+        merged.applied += outcome.applied
+        merged.duplicates += outcome.duplicates
+        merged.stale += outcome.stale
+        merged.ignored += outcome.ignored
+        merged.points_earned += outcome.points_earned
+        merged.points_removed += outcome.points_removed
+        merged.events_appended += outcome.events_appended
+        merged.dead_letters.extend(outcome.dead_letters)
+        merged.next_offsets.update(outcome.next_offsets)
+    return merged

@@ -20,8 +20,8 @@ STORED_OFFSETS_TIMEOUT_SECONDS = 5.0
 class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
     """On assignment, seek to the next offset stored with the effects.
 
-    The Kafka commit only tells the broker how far the group got; PostgreSQL holds
-    the offsets written in the same transaction as the events, so they decide.
+    The Kafka commit only records the group's progress in the broker. PostgreSQL
+    contains the offsets written in the same transaction as the events, so those win.
     A partition with no stored offset starts from its beginning.
     """
 

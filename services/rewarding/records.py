@@ -1,4 +1,4 @@
-"""Kafka records as the batch processor sees them, free of any client library."""
+"""Kafka records as the batch processor receives them, free of any client library."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class DeadLetter:
 
 @dataclass
 class BatchOutcome:
-    """What one batch did, for logs and metrics."""
+    """Counts of one batch's effects, for logs and metrics."""
 
     consumed: int = 0
     redelivered: int = 0

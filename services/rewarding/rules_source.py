@@ -1,4 +1,4 @@
-"""Where the decider's rules come from, per merchant."""
+"""Port and default source of the decider's rules, per merchant."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from services.rewarding.events import OrderEventIgnored, OrderStatusApplied, Rec
 
 @dataclass(frozen=True)
 class OrderState:
-    """What the decider needs to know of an order's past."""
+    """The facts of an order's past that the decider uses."""
 
     version: int = 0
     seen_event_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
@@ -29,24 +29,27 @@ class OrderState:
 
     def evolve(self, event: RecordedEvent) -> OrderState:
         """Return the state after ``event``, one stream version later."""
-        state = replace(self, version=self.version + 1)
+        version = self.version + 1
         if isinstance(event, OrderStatusApplied):
             return replace(
-                state,
-                seen_event_ids=state.seen_event_ids | {event.order.event_id},
+                self,
+                version=version,
+                seen_event_ids=self.seen_event_ids | {event.order.event_id},
                 last_occurred_at=event.order.occurred_at,
             )
         if isinstance(event, OrderEventIgnored):
-            return replace(state, seen_event_ids=state.seen_event_ids | {event.order.event_id})
+            return replace(
+                self, version=version, seen_event_ids=self.seen_event_ids | {event.order.event_id}
+            )
         if isinstance(event, PointsEarned):
-            return replace(state, award=event)
+            return replace(self, version=version, award=event)
         if isinstance(event, PointsRemoved):
-            return replace(state, removed_points=state.removed_points + event.points)
+            return replace(self, version=version, removed_points=self.removed_points + event.points)
         raise TypeError(f"unknown event type {type(event).__name__}")
 
 
 def fold(events: list[RecordedEvent]) -> OrderState:
-    """Return the state of an order whose stream holds ``events``, in version order."""
+    """Return the state of an order whose stream contains ``events``, in version order."""
     state = OrderState()
     for event in events:
         state = state.evolve(event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -89,10 +90,13 @@ async def append(connection: Connection, events: Sequence[NewEvent]) -> list[int
             INSERT INTO events
                 (stream_id, stream_version, event_id, event_type, merchant_id, customer_key, data,
                  metadata)
-            SELECT * FROM unnest(
-                $1::text[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
-                $8::jsonb[]
-            )
+            SELECT stream_id, stream_version, event_id, event_type, merchant_id, customer_key,
+                   data::jsonb, metadata::jsonb
+            FROM unnest(
+                $1::text[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
+                $8::text[]
+            ) AS new (stream_id, stream_version, event_id, event_type, merchant_id, customer_key,
+                      data, metadata)
             RETURNING position
             """,
             [event.stream_id for event in events],
@@ -101,8 +105,8 @@ async def append(connection: Connection, events: Sequence[NewEvent]) -> list[int
             [event.event_type for event in events],
             [event.merchant_id for event in events],
             [event.customer_key for event in events],
-            [event.event.model_dump(mode="json") for event in events],
-            [event.metadata for event in events],
+            [event.event.model_dump_json() for event in events],
+            [json.dumps(event.metadata) for event in events],
         )
     except asyncpg.UniqueViolationError as error:
         raise ConcurrencyError(str(error)) from error

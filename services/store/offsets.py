@@ -15,7 +15,7 @@ async def lock_offsets(
     """Lock and return the next offset to consume of each partition, 0 when none is stored.
 
     The row locks serialize two consumers that briefly own the same partition
-    during a rebalance: the second sees the first's offsets once it commits.
+    during a rebalance: the second reads the first's offsets once it commits.
     """
     keys = sorted(set(partitions))
     topics = [topic for topic, _ in keys]

@@ -178,3 +178,49 @@ async def test_event_ids_unique_across_streams(pool: asyncpg.Pool, merchant_id: 
                     )
                 ],
             )
+
+
+async def test_concurrent_groups_apply_each_record_once(
+    pool: asyncpg.Pool, merchant_id: str, unique: str
+) -> None:
+    sink = CollectingSink()
+    processor = BatchProcessor(pool, f"group-{unique}", DefaultRulesSource(), sink)
+    topic = f"t-{unique}"
+    records = [
+        record(
+            order_event(
+                "paid",
+                order_id=f"p{n}",
+                merchant_id=merchant_id,
+                customer_key=f"c-{unique}-{n % 3}",
+            )
+            .model_dump_json()
+            .encode(),
+            offset=n // 4,
+            partition=n % 4,
+            topic=topic,
+        )
+        for n in range(40)
+    ]
+
+    first = await processor.process_concurrently(records, parallelism=3)
+    again = await processor.process_concurrently(records, parallelism=3)
+
+    assert first.consumed == 40
+    assert first.points_earned == 40 * 42
+    assert again.redelivered == 40
+    assert again.events_appended == 0
+    total = await pool.fetchval(
+        "SELECT sum(points) FROM balances WHERE merchant_id = $1", merchant_id
+    )
+    assert total == 40 * 42
+    offsets = await pool.fetch(
+        "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1 ORDER BY partition",
+        f"group-{unique}",
+    )
+    assert [(row["partition"], row["next_offset"]) for row in offsets] == [
+        (0, 10),
+        (1, 10),
+        (2, 10),
+        (3, 10),
+    ]

@@ -121,8 +121,13 @@ async def test_guest_keyed_by_email(
     )
 
     ledger = await ledger_when(ingest, shop, "dana@example.com", lambda body: body["balance"] == 30)
+    mixed_case = await ingest.get(
+        f"/merchants/{merchant_id_of(shop)}/customers/Dana@Example.com/points"
+    )
 
     assert ledger["customer_key"] == "dana@example.com"
+    assert mixed_case.status_code == 200
+    assert mixed_case.json()["balance"] == 30
 
 
 async def test_not_paid_earns_nothing(

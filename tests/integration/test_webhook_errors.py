@@ -233,6 +233,48 @@ async def test_unhandled_event_is_202_and_ignored(
     assert await only_sentinel_published(ingest, shop, settings)
 
 
+async def test_missing_event_header_is_400(
+    ingest: httpx.AsyncClient, shop: Shop, settings: CommonSettings
+) -> None:
+    body = paid_body()
+    headers = webhook_headers(shop, body)
+    del headers["X-Event"]
+
+    response = await ingest.post("/webhooks/lightspeed", content=body, headers=headers)
+
+    assert response.status_code == 400
+    assert "X-Event" in response.json()["error"]
+    assert await only_sentinel_published(ingest, shop, settings)
+
+
+async def test_negative_total_is_400(
+    ingest: httpx.AsyncClient, shop: Shop, settings: CommonSettings
+) -> None:
+    resource = order_resource(
+        order_id=5,
+        payment_status="paid",
+        updated_at=UPDATED,
+        price_incl=Decimal("-50"),
+        customer_id=1,
+    )
+    body = webhook_body(resource)
+
+    response = await ingest.post(
+        "/webhooks/lightspeed", content=body, headers=webhook_headers(shop, body)
+    )
+
+    assert response.status_code == 400
+    assert "order.priceIncl" in response.json()["error"]
+    assert await only_sentinel_published(ingest, shop, settings)
+
+
+async def test_wrong_method_error_has_same_shape(ingest: httpx.AsyncClient) -> None:
+    response = await ingest.get("/webhooks/lightspeed")
+
+    assert response.status_code == 405
+    assert "GET /webhooks/lightspeed" in response.json()["error"]
+
+
 async def test_missing_shop_headers_is_400(
     ingest: httpx.AsyncClient, shop: Shop, settings: CommonSettings
 ) -> None:

@@ -45,8 +45,9 @@ def upgrade() -> None:
             recorded_at    timestamptz NOT NULL DEFAULT now(),
             UNIQUE (stream_id, stream_version)
         );
-        CREATE INDEX events_customer_idx ON events (merchant_id, customer_key, position);
-        CREATE INDEX events_tx_idx ON events (tx_id, position);
+        -- Ledger reads: a customer's points events in store order.
+        CREATE INDEX events_ledger_idx ON events (merchant_id, customer_key, position)
+            WHERE event_type IN ('PointsEarned', 'PointsRemoved');
 
         CREATE FUNCTION reject_event_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
