@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from services.devstack.chaos.run import ChaosOptions, run_chaos
+from services.devstack.chaos.run import ChaosOptions, ChaosTimeoutError, run_chaos
 
 
 def main() -> None:
@@ -29,7 +29,11 @@ def main() -> None:
         seed=arguments.seed,
         directory=arguments.directory,
     )
-    summary = asyncio.run(run_chaos(options))
+    try:
+        summary = asyncio.run(run_chaos(options))
+    except ChaosTimeoutError as error:
+        print(f"chaos run failed: {error}", file=sys.stderr)
+        sys.exit(1)
     print(summary.render())
     sys.exit(0 if summary.passed else 1)
 

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from schemas.orders import OrderStatusChanged
 from services.common.kafka import create_topics
 from services.common.settings import CommonSettings
 from services.common.topic_reader import read_topic
+from services.devstack.chaos.checks import actual_ledgers, send_poison, wait_drained
 from services.devstack.chaos.faults import FaultInjector
-from services.devstack.chaos.model import Entry, compare, expected_ledgers
+from services.devstack.chaos.model import compare, expected_ledgers
 from services.devstack.chaos.processes import ServiceProcess
 from services.devstack.chaos.sender import WebhookSender
 from services.devstack.chaos.summary import ChaosSummary
@@ -50,8 +50,14 @@ class ChaosOptions:
     drain_timeout: float = 120.0
     # Faults go on at least this long, even when the webhooks were sent sooner.
     min_fault_seconds: float = 0.0
+    # The whole run fails after this long.
+    time_limit: float = 300.0
     server_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     directory: Path = Path(".stack/chaos")
+
+
+class ChaosTimeoutError(Exception):
+    """The chaos run did not finish within its time limit."""
 
 
 def notifier_available() -> bool:
@@ -71,7 +77,12 @@ async def run_chaos(options: ChaosOptions) -> ChaosSummary:
     try:
         await recreate_database(database_url)
         await asyncio.to_thread(migrate.upgrade, database_url)
-        summary = await _run(options, seed, rng, logs, broker.bootstrap_servers, database_url)
+        async with asyncio.timeout(options.time_limit):
+            summary = await _run(options, seed, rng, logs, broker.bootstrap_servers, database_url)
+    except TimeoutError as error:
+        raise ChaosTimeoutError(
+            f"the chaos run took longer than {options.time_limit:.0f} s; see the logs in {logs}"
+        ) from error
     finally:
         broker.stop()
         await drop_database(database_url)
@@ -119,6 +130,37 @@ async def _run(
         ServiceProcess(f"rewarding-{number}", "services.rewarding", environment, logs)
         for number in range(options.consumers)
     ]
+    try:
+        return await _exercise(
+            options,
+            seed,
+            rng,
+            logs,
+            bootstrap_servers,
+            database_url,
+            settings,
+            shop,
+            ingests,
+            consumers,
+        )
+    finally:
+        for process in (*ingests, *consumers):
+            if process.running:
+                await process.kill()
+
+
+async def _exercise(
+    options: ChaosOptions,
+    seed: int,
+    rng: random.Random,
+    logs: Path,
+    bootstrap_servers: str,
+    database_url: str,
+    settings: CommonSettings,
+    shop: Shop,
+    ingests: list[ServiceProcess],
+    consumers: list[ServiceProcess],
+) -> ChaosSummary:
     for process in (*ingests, *consumers):
         await process.start()
     for ingest in ingests:
@@ -127,7 +169,7 @@ async def _run(
     workload = build_workload(
         shop, webhooks=options.webhooks, customers=options.customers, seed=seed
     )
-    poison = await _send_poison(settings, options.poison_records)
+    poison = await send_poison(settings, options.poison_records)
     urls = [
         f"http://127.0.0.1:{ingest.environment['LOYALTY_HTTP_PORT']}/webhooks/lightspeed"
         for ingest in ingests
@@ -153,7 +195,7 @@ async def _run(
             await consumer.start()
 
     records = await read_topic(bootstrap_servers, settings.orders_topic, idle_seconds=2.0)
-    drained = await _wait_drained(database_url, records, options.drain_timeout)
+    drained = await wait_drained(database_url, GROUP_ID, records, options.drain_timeout)
     stop_codes = [await process.terminate(SHUTDOWN_TIMEOUT_SECONDS + 5) for process in consumers]
     for ingest in ingests:
         await ingest.terminate(10)
@@ -163,7 +205,7 @@ async def _run(
         for record in records
         if (record.partition, record.offset) not in poison
     ]
-    actual, balances = await _actual_ledgers(database_url)
+    actual, balances = await actual_ledgers(database_url)
     lost, duplicated, differing = compare(expected_ledgers(events), actual)
     balance_errors = sum(
         1
@@ -202,7 +244,7 @@ async def _run(
         points_duplicated=duplicated,
         ledgers_differing=differing,
         balances_differing=balance_errors,
-        emails_checked=notifier_available(),
+        notifier_present=notifier_available(),
         logs=str(logs),
     )
 
@@ -223,70 +265,3 @@ async def _register(database_url: str, shop: Shop) -> None:
         )
     finally:
         await connection.close()
-
-
-async def _send_poison(settings: CommonSettings, count: int) -> set[tuple[int, int]]:
-    """Write ``count`` undecodable records straight to the orders topic; return their positions."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
-    await producer.start()
-    positions: set[tuple[int, int]] = set()
-    try:
-        for number in range(count):
-            metadata = await producer.send_and_wait(
-                settings.orders_topic, value=b"{not json " + str(number).encode(), key=b"poison"
-            )
-            positions.add((metadata.partition, metadata.offset))
-    finally:
-        await producer.stop()
-    return positions
-
-
-async def _wait_drained(
-    database_url: str, records: list[ConsumerRecord], wait_seconds: float
-) -> bool:
-    """Wait until the stored offsets cover every record of the topic."""
-    ends: dict[int, int] = {}
-    for record in records:
-        ends[record.partition] = max(ends.get(record.partition, 0), record.offset + 1)
-    deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        try:
-            connection = await asyncpg.connect(database_url)
-            try:
-                rows = await connection.fetch(
-                    "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1",
-                    GROUP_ID,
-                )
-            finally:
-                await connection.close()
-        except (OSError, asyncpg.PostgresError):
-            rows = []
-        stored = {row["partition"]: row["next_offset"] for row in rows}
-        if all(stored.get(partition, 0) >= end for partition, end in ends.items()):
-            return True
-        await asyncio.sleep(0.5)
-    return False
-
-
-async def _actual_ledgers(
-    database_url: str,
-) -> tuple[dict[tuple[str, str], Counter[Entry]], dict[str, int]]:
-    connection = await asyncpg.connect(database_url)
-    try:
-        rows = await connection.fetch(
-            """
-            SELECT merchant_id, customer_key, event_type, data::jsonb ->> 'order_id' AS order_id,
-                   (data::jsonb ->> 'points')::int AS points
-            FROM events WHERE event_type IN ('PointsEarned', 'PointsRemoved')
-            """
-        )
-        balance_rows = await connection.fetch("SELECT customer_key, points FROM balances")
-    finally:
-        await connection.close()
-    ledgers: dict[tuple[str, str], Counter[Entry]] = {}
-    for row in rows:
-        sign = -1 if row["event_type"] == "PointsRemoved" else 1
-        entry = (row["order_id"], row["event_type"], sign * abs(row["points"]))
-        ledgers.setdefault((row["merchant_id"], row["customer_key"]), Counter())[entry] += 1
-    balances = {row["customer_key"]: int(row["points"]) for row in balance_rows}
-    return ledgers, balances

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-CRASH_WINDOW = (
-    "an email sent after the SMTP server accepted it but before the notifier stored "
-    "that it was sent is sent again after a crash; such duplicates are bounded by kills"
-)
+from dataclasses import dataclass
 
 
 @dataclass
@@ -35,10 +30,9 @@ class ChaosSummary:
     points_duplicated: int
     ledgers_differing: int
     balances_differing: int
-    emails_checked: bool
+    notifier_present: bool
     logs: str
     seconds: float = 0.0
-    problems: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -63,9 +57,13 @@ class ChaosSummary:
         return [message for ok, message in checks if not ok]
 
     def render(self) -> str:
+        # TODO: when services.notifier exists, start it with the SMTP sink, stop the sink for
+        # a while and count emails per award. Report duplicates with their cause: a notifier
+        # killed after the SMTP server accepted an email but before it stored that the email
+        # was sent sends it again on restart, at most once per kill.
         emails = (
-            f"duplicate emails: checked by the notifier section ({CRASH_WINDOW})"
-            if self.emails_checked
+            "emails: not checked (services.notifier exists, but this run does not start it)"
+            if self.notifier_present
             else "emails: not checked (no notifier)"
         )
         result = "PASS" if self.passed else "FAIL: " + "; ".join(self.failures())
