@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -242,3 +243,33 @@ async def _readiness(client: httpx.AsyncClient, ready: bool = False) -> dict[str
         return None
     body: dict[str, bool] = response.json()
     return body
+
+
+async def test_sigterm_while_waiting_for_broker(
+    database_url: str, unique: str, tmp_path: Path
+) -> None:
+    settings = CommonSettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",
+        kafka_idempotence=False,
+    )
+    timeout = 3.0
+    consumer = consumer_process(
+        rewarding_settings(settings, f"rewarding-{unique}", shutdown_timeout_seconds=timeout),
+        "consumer",
+        tmp_path,
+    )
+    await consumer.start()
+    await wait_until(lambda: _logged(consumer.log_path, "start failed"), 30)
+
+    started = time.monotonic()
+    exit_code = await consumer.terminate(timeout + 10)
+    elapsed = time.monotonic() - started
+
+    assert exit_code == 0
+    assert elapsed < timeout + 1.0, f"stopped after {elapsed:.1f} s"
+
+
+async def _logged(path: Path, text: str) -> bool:
+    content = await asyncio.to_thread(lambda: path.read_text() if path.exists() else "")
+    return text in content

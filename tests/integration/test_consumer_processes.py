@@ -127,7 +127,8 @@ async def test_rebalance_mid_batch_applies_once(
     settings: CommonSettings, pool: asyncpg.Pool, merchant: str, unique: str, tmp_path: Path
 ) -> None:
     group = f"rewarding-{unique}"
-    consumer_settings = rewarding_settings(settings, group)
+    # One transaction per batch, so two lock waiters are the two members.
+    consumer_settings = rewarding_settings(settings, group, batch_parallelism=1)
     orders = paid_orders(merchant, 60)
     for partition in range(settings.orders_topic_partitions):
         await publish_events(settings, orders[partition::3], partition=partition)

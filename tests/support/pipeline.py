@@ -123,6 +123,7 @@ def rewarding_environment(settings: RewardingSettings) -> dict[str, str]:
         "LOYALTY_POINTS_TOPIC": settings.points_topic,
         "LOYALTY_REWARDING_GROUP_ID": settings.rewarding_group_id,
         "LOYALTY_BATCH_MAX_RECORDS": str(settings.batch_max_records),
+        "LOYALTY_BATCH_PARALLELISM": str(settings.batch_parallelism),
         "LOYALTY_SHUTDOWN_TIMEOUT_SECONDS": str(settings.shutdown_timeout_seconds),
         "LOYALTY_LOG_FORMAT": "text",
     }

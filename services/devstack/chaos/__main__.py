@@ -19,6 +19,9 @@ def main() -> None:
     parser.add_argument("--ingests", type=int, default=2, help="ingest processes")
     parser.add_argument("--seed", type=int, default=None, help="random seed; random by default")
     parser.add_argument("--directory", type=Path, default=Path(".stack/chaos"), help="log folder")
+    parser.add_argument(
+        "--service-log-level", default="WARNING", help="log level of the service processes"
+    )
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     options = ChaosOptions(
@@ -28,6 +31,7 @@ def main() -> None:
         ingests=arguments.ingests,
         seed=arguments.seed,
         directory=arguments.directory,
+        service_log_level=arguments.service_log_level,
     )
     try:
         summary = asyncio.run(run_chaos(options))

@@ -52,6 +52,8 @@ class ChaosOptions:
     min_fault_seconds: float = 0.0
     # The whole run fails after this long.
     time_limit: float = 300.0
+    # LOYALTY_LOG_LEVEL of the service processes, whose logs stay in ``directory``.
+    service_log_level: str = "WARNING"
     server_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     directory: Path = Path(".stack/chaos")
 
@@ -114,7 +116,7 @@ async def _run(
         "LOYALTY_KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
         "LOYALTY_REWARDING_GROUP_ID": GROUP_ID,
         "LOYALTY_SHUTDOWN_TIMEOUT_SECONDS": str(SHUTDOWN_TIMEOUT_SECONDS),
-        "LOYALTY_LOG_LEVEL": "WARNING",
+        "LOYALTY_LOG_LEVEL": options.service_log_level,
         "LOYALTY_PUBLISH_TIMEOUT_SECONDS": "5",
     }
     ingests = [
