@@ -15,12 +15,16 @@ from pydantic import TypeAdapter
 
 from schemas.orders import OrderStatusChanged
 from schemas.points import PointsEvent
+from schemas.points_message import PointsMessage
+from schemas.refunds import OrderRefunded
 
 SCHEMA_DIR = Path(__file__).parent / "json"
 
 SCHEMA_SOURCES: dict[str, Any] = {
     "order-status-changed.v1.schema.json": OrderStatusChanged,
     "points-event.v1.schema.json": PointsEvent,
+    "points-message.v1.schema.json": PointsMessage,
+    "order-refunded.v1.schema.json": OrderRefunded,
 }
 
 

@@ -44,3 +44,24 @@ def order_status_event_id(
         # normalize() makes 10.5 and 10.50 the same fact.
         str(total_incl.normalize()),
     )
+
+
+def order_refunded_event_id(
+    *,
+    source: str,
+    merchant_id: str,
+    order_id: str,
+    invoice_id: str,
+    occurred_at: datetime,
+    refunded_incl: Decimal,
+) -> uuid.UUID:
+    """Return the id of a credit invoice version from the facts that identify it."""
+    return derive_event_id(
+        "OrderRefunded",
+        source,
+        merchant_id,
+        order_id,
+        invoice_id,
+        occurred_at.isoformat(),
+        str(refunded_incl.normalize()),
+    )

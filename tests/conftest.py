@@ -28,6 +28,7 @@ from services.ingest.app import create_app
 from services.rewarding.consumer import RewardingService
 from services.store import migrate
 from services.store.merchants import Merchant, add_merchant
+from tests.support.telemetry import CapturedTelemetry, install_captured_telemetry
 
 SERVER_URL = os.environ.get(
     "LOYALTY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -163,3 +164,13 @@ async def rewarding(settings: CommonSettings, unique: str) -> AsyncIterator[Rewa
 @pytest.fixture
 def repository_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def telemetry() -> CapturedTelemetry:
+    """Global OpenTelemetry providers with in-memory exporters, shared by the whole run.
+
+    OpenTelemetry accepts global providers once per process, so tests compare
+    metric values before and after, and filter spans by trace id.
+    """
+    return install_captured_telemetry()

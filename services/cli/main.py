@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from services.cli.dlq import app as dlq_app
+from services.cli.emails import emails_app
+from services.cli.settings import app as settings_app
 from services.common.db import create_pool
 from services.common.errors import LoyaltyError
 from services.common.kafka import create_topics
@@ -28,6 +30,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(topics_app, name="topics")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(emails_app, name="emails")
+app.add_typer(settings_app, name="settings")
 
 console = Console()
 errors = Console(stderr=True)

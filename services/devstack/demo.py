@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from services.common.db import create_pool
+from services.devstack.demo_emails import print_emails, set_email_delay, wait_for_emails
 from services.devstack.lightspeed_fixtures import (
     Shop,
     order_resource,
     webhook_body,
     webhook_headers,
 )
+from services.devstack.ports import free_port
+from services.devstack.stack import StackState, start_stack, stop_stack
+from services.store.merchants import Merchant, add_merchant
 
 DEMO_SHOP = Shop(shop_id=12345, cluster_id="eu1", secret="demo-app-secret")  # noqa: S106
 DEMO_MERCHANT_ID = "ls-eu1-12345"
@@ -143,3 +152,52 @@ def print_ledgers(ledgers: dict[str, dict[str, Any]]) -> bool:
                 f"order {entry['order_number']}  {entry['reason']}"
             )
     return all_match
+
+
+def run_demo(directory: Path, database_url: str, print_ports: Callable[[StackState], None]) -> bool:
+    """Start a stack on free ports and a fresh ``database_url``, post the demo webhooks, stop.
+
+    Return whether every balance and every email is the expected one.
+    """
+    # The demo's event ids, and so the Message-IDs, repeat from run to run.
+    shutil.rmtree(directory / "mail", ignore_errors=True)
+    state = start_stack(
+        directory,
+        database_url,
+        http_port=free_port(),
+        kafka_port=free_port(),
+        smtp_port=free_port(),
+        fresh_database=True,
+    )
+    try:
+        print("local stack started for the demo:")
+        print_ports(state)
+        merchant = Merchant(
+            merchant_id=DEMO_MERCHANT_ID,
+            cluster_id=DEMO_SHOP.cluster_id,
+            shop_id=DEMO_SHOP.shop_id,
+            webhook_secret=DEMO_SHOP.secret,
+            display_name="Demo Bikes",
+            base_currency="EUR",
+        )
+        asyncio.run(_register(state.database_url, merchant))
+        set_email_delay(state.database_url, DEMO_MERCHANT_ID)
+        print(f"\nregistered merchant {DEMO_MERCHANT_ID}; posting signed webhooks:")
+        base_url = f"http://127.0.0.1:{state.http_port}"
+        post_deliveries(base_url, demo_deliveries())
+        print("\nwaiting for the rewarding consumer...")
+        ok = print_ledgers(wait_for_balances(base_url))
+        print("\nwaiting for the notifier's emails...")
+        emails = wait_for_emails(Path(state.environment["LOYALTY_MAILDIR"]))
+        return print_emails(emails) and ok
+    finally:
+        stop_stack(state)
+        print("\nlocal stack stopped")
+
+
+async def _register(database_url: str, merchant: Merchant) -> None:
+    pool = await create_pool(database_url, max_size=1)
+    try:
+        await add_merchant(pool, merchant)
+    finally:
+        await pool.close()

@@ -82,6 +82,54 @@ def order_resource(
     }
 
 
+def invoice_resource(
+    *,
+    invoice_id: int,
+    order_id: int,
+    updated_at: datetime,
+    price_incl: Decimal,
+    is_credit_note: bool = True,
+    customer_id: int | None = None,
+    price_excl: Decimal | None = None,
+    shipment_price_incl: Decimal = Decimal(0),
+    shipment_price_excl: Decimal = Decimal(0),
+) -> dict[str, Any]:
+    """Return an invoice resource; a credit note (a refund) unless ``is_credit_note`` is False."""
+    if price_excl is None:
+        price_excl = (price_incl / Decimal("1.21")).quantize(Decimal("0.01"))
+    customer: Any = (
+        {
+            "resource": {
+                "id": customer_id,
+                "url": f"customers/{customer_id}",
+                "link": f"https://api.webshopapp.com/en/customers/{customer_id}.json",
+            }
+        }
+        if customer_id is not None
+        else False
+    )
+    return {
+        "id": invoice_id,
+        "createdAt": updated_at.isoformat(),
+        "updatedAt": updated_at.isoformat(),
+        "number": f"{'CN' if is_credit_note else 'INV'}{invoice_id:05d}",
+        "status": "paid",
+        "isCreditNote": is_credit_note,
+        "priceExcl": price_excl,
+        "priceIncl": price_incl,
+        "shipmentPriceExcl": shipment_price_excl,
+        "shipmentPriceIncl": shipment_price_incl,
+        "order": {
+            "resource": {
+                "id": order_id,
+                "url": f"orders/{order_id}",
+                "link": f"https://api.webshopapp.com/en/orders/{order_id}.json",
+            }
+        },
+        "customer": customer,
+    }
+
+
 def _order_status(payment_status: str) -> str:
     return {
         "paid": "processing_awaiting_shipment",

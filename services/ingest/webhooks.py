@@ -2,7 +2,8 @@
 
 Checks run in this order, and nothing is published unless all pass: body size
 (413), shop headers (400), known shop (404), signature (401), handled event
-group (202 otherwise), JSON and order fields (400), broker acknowledgement (503).
+group (202 otherwise), JSON and resource fields (400), broker acknowledgement (503).
+Invoices other than credit notes carry no refund and get a 202 response.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from schemas.orders import OrderStatusChanged
+from schemas.refunds import OrderRefunded
 from services.common.errors import ServiceUnavailableError
 from services.ingest.lightspeed import (
     InvalidPayloadError,
@@ -20,15 +23,30 @@ from services.ingest.lightspeed import (
     normalize_order,
     parse_order,
 )
+from services.ingest.lightspeed_invoices import normalize_credit_note, parse_invoice
 from services.ingest.signature import is_valid_signature
 from services.store.merchants import find_by_shop
+from services.telemetry.instruments import instruments
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter()
 
-HANDLED_GROUPS = frozenset({"orders"})
-HANDLED_ORDER_ACTIONS = frozenset({"created", "updated", "paid", "shipped"})
+HANDLED_ACTIONS = {
+    "orders": frozenset({"created", "updated", "paid", "shipped"}),
+    "invoices": frozenset({"created", "updated"}),
+}
+
+# The ``outcome`` attribute of loyalty.webhooks.received, by response status.
+WEBHOOK_OUTCOMES = {
+    200: "accepted",
+    202: "ignored",
+    400: "invalid",
+    401: "invalid_signature",
+    404: "unknown_shop",
+    413: "too_large",
+    503: "broker_unavailable",
+}
 
 
 def problem(status: int, message: str) -> JSONResponse:
@@ -52,8 +70,26 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
     return bytes(chunks)
 
 
+def start_webhook_counters() -> None:
+    """Expose every webhook outcome at zero, so dashboards show 0 before the first webhook."""
+    for outcome in (*WEBHOOK_OUTCOMES.values(), "error"):
+        instruments().webhooks_received.add(0, {"outcome": outcome})
+
+
 @router.post("/webhooks/lightspeed")
 async def receive_lightspeed_webhook(request: Request) -> JSONResponse:
+    """Handle one webhook and count it by outcome."""
+    try:
+        response = await _handle_webhook(request)
+    except Exception:
+        instruments().webhooks_received.add(1, {"outcome": "error"})
+        raise
+    outcome = WEBHOOK_OUTCOMES.get(response.status_code, str(response.status_code))
+    instruments().webhooks_received.add(1, {"outcome": outcome})
+    return response
+
+
+async def _handle_webhook(request: Request) -> JSONResponse:
     state = request.app.state
     limit = state.settings.max_body_bytes
     try:
@@ -90,23 +126,43 @@ async def receive_lightspeed_webhook(request: Request) -> JSONResponse:
             400, "header X-Event is missing; Lightspeed sends group/action, e.g. orders/paid"
         )
     group, _, action = event_header.partition("/")
-    if group not in HANDLED_GROUPS or action not in HANDLED_ORDER_ACTIONS:
+    if action not in HANDLED_ACTIONS.get(group, frozenset()):
         logger.info(
             "webhook ignored", extra={"merchant_id": merchant.merchant_id, "x_event": event_header}
         )
         return JSONResponse({"status": "ignored", "event": event_header}, status_code=202)
 
+    received_at = datetime.now(UTC)
+    event: OrderStatusChanged | OrderRefunded
     try:
-        order = parse_order(load_json(body))
+        payload = load_json(body)
+        if group == "invoices":
+            invoice = parse_invoice(payload)
+            if not invoice.is_credit_note:
+                return JSONResponse(
+                    {
+                        "status": "ignored",
+                        "event": event_header,
+                        "reason": f"invoice {invoice.number} is not a credit note",
+                    },
+                    status_code=202,
+                )
+            event = normalize_credit_note(
+                invoice,
+                merchant_id=merchant.merchant_id,
+                base_currency=merchant.base_currency,
+                received_at=received_at,
+            )
+        else:
+            event = normalize_order(
+                parse_order(payload),
+                merchant_id=merchant.merchant_id,
+                base_currency=merchant.base_currency,
+                received_at=received_at,
+            )
     except InvalidPayloadError as error:
         return problem(400, str(error))
 
-    event = normalize_order(
-        order,
-        merchant_id=merchant.merchant_id,
-        base_currency=merchant.base_currency,
-        received_at=datetime.now(UTC),
-    )
     try:
         await state.publisher.publish(event)
     except ServiceUnavailableError as error:

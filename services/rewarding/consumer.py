@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,31 +26,22 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from services.common.db import create_pool
+from services.common.dead_letters import KafkaDeadLetterSink
+from services.common.records import to_inbound
 from services.common.settings import RewardingSettings
 from services.merchant_settings.rules_source import StoredSettingsRulesSource
-from services.rewarding.dead_letters import KafkaDeadLetterSink
+from services.rewarding.batch_telemetry import record_outcome, start_counters
 from services.rewarding.failures import Backoff, is_transient
 from services.rewarding.processor import BatchProcessor
 from services.rewarding.rebalance import SeekToStoredOffsets
-from services.rewarding.records import InboundRecord
 from services.rewarding.rules_source import RulesSource
+from services.telemetry.consumer import record_batch, record_lag, traced_batch
 
 logger = logging.getLogger(__name__)
 
 # Share of the shutdown timeout that an in-flight batch gets to finish before it
 # is cancelled; the rest is for leaving the group and closing connections.
 BATCH_SHARE_OF_SHUTDOWN = 0.7
-
-
-def to_inbound(record: ConsumerRecord) -> InboundRecord:
-    return InboundRecord(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value,
-        headers=tuple(record.headers or ()),
-    )
 
 
 async def _raw_records(message: KafkaMessage) -> Any:
@@ -114,6 +106,7 @@ class RewardingService:
             self._rules_source,
             KafkaDeadLetterSink(self.broker, self.settings.orders_dlq_topic),
         )
+        start_counters(self.settings.orders_topic)
 
     async def _close_pool(self) -> None:
         if self._pool is not None:
@@ -124,16 +117,20 @@ class RewardingService:
         """Apply one batch, then commit its Kafka offsets; on failure, rewind and wait."""
         assert self.processor is not None
         batch = [to_inbound(record) for record in records]
+        topic = self.settings.orders_topic
+        started = time.perf_counter()
         try:
-            outcome = await self.processor.process_concurrently(
-                batch, self.settings.batch_parallelism
-            )
+            with traced_batch(topic, batch) as traced:
+                outcome = await self.processor.process_concurrently(
+                    traced, self.settings.batch_parallelism
+                )
         except asyncio.CancelledError:
             # Shutdown timed out: the transaction rolled back and the next owner of
             # these partitions fetches them again from the stored offsets.
             logger.warning("batch of %d records abandoned at shutdown", len(batch))
             raise
         except Exception as error:  # every failure is retried; see the module docstring
+            record_batch(topic, len(batch), time.perf_counter() - started, failed=True)
             self._rewind(records)
             delay = self._backoff.next_delay()
             kind = "transient" if is_transient(error) else "unexpected"
@@ -145,9 +142,13 @@ class RewardingService:
                 delay,
             )
             await asyncio.sleep(delay)
+            await self._record_lag({})
             return
         self._backoff.reset()
         await self._commit_kafka(message)
+        record_batch(topic, len(batch), time.perf_counter() - started)
+        record_outcome(topic, outcome)
+        await self._record_lag(outcome.next_offsets)
         logger.info(
             "batch applied",
             extra={
@@ -160,6 +161,11 @@ class RewardingService:
                 "events_appended": outcome.events_appended,
             },
         )
+
+    async def _record_lag(self, next_offsets: dict[tuple[str, int], int]) -> None:
+        consumer = self.subscriber.consumer
+        if consumer is not None:
+            await record_lag(consumer, self.settings.rewarding_group_id, next_offsets)
 
     async def _commit_kafka(self, message: KafkaMessage) -> None:
         # PostgreSQL already holds the offsets, so a failed Kafka commit (the group

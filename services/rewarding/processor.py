@@ -20,18 +20,34 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 import asyncpg
 from pydantic import ValidationError
 
+from schemas.order_events import parse_order_event
 from schemas.orders import OrderStatusChanged
 from schemas.points import PointsEarned, PointsRemoved
+from schemas.refunds import OrderRefunded
 from services.rewarding.decider import decide
-from services.rewarding.events import OrderEventIgnored, OrderStatusApplied
+from services.rewarding.event_log import Handled, log_handled
+from services.rewarding.events import (
+    OrderEventIgnored,
+    OrderRefundApplied,
+    OrderStatusApplied,
+    PointsRemovalClamped,
+)
 from services.rewarding.failures import Backoff, is_transient
 from services.rewarding.records import BatchOutcome, DeadLetter, InboundRecord
+from services.rewarding.rules import NegativeBalancePolicy, RewardRules
 from services.rewarding.rules_source import RulesSource
 from services.rewarding.state import OrderState, fold
 from services.store.event_store import NewEvent, append, load_streams
 from services.store.merchants import existing_merchant_ids
-from services.store.offsets import lock_offsets, save_offsets
-from services.store.projections import CustomerProfile, add_to_balances, upsert_customers
+from services.store.offsets import lock_offsets, offsets_after, save_offsets
+from services.store.projections import (
+    CustomerId,
+    CustomerProfile,
+    add_to_balances,
+    load_balances,
+    upsert_customers,
+)
+from services.telemetry.propagation import trace_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +62,15 @@ RECORD_ATTEMPTS = 3
 RecordId = tuple[str, int, int]
 
 
-def parse_record(record: InboundRecord) -> OrderStatusChanged | DeadLetter:
+OrderEvent = OrderStatusChanged | OrderRefunded
+
+
+def parse_record(record: InboundRecord) -> OrderEvent | DeadLetter:
     """Return the order event in ``record``, or a dead letter saying why there is none."""
     if record.value is None:
         return DeadLetter(record, "EmptyRecord", "record has no value (a tombstone)")
     try:
-        return OrderStatusChanged.model_validate_json(record.value)
+        return parse_order_event(record.value)
     except ValidationError as error:
         reason = str(error)[:MAX_REASON_CHARS]
         return DeadLetter(record, "ValidationError", reason)
@@ -165,13 +184,25 @@ class BatchProcessor:
             ]
             outcome.redelivered = len(parsed) - len(fresh)
 
-            events = [item for _, item in fresh if isinstance(item, OrderStatusChanged)]
+            events = [item for _, item in fresh if not isinstance(item, DeadLetter)]
             known = await existing_merchant_ids(connection, (e.merchant_id for e in events))
             rules = await self._rules_source.rules_for(connection, known)
             histories = await load_streams(connection, {e.stream_id for e in events})
             states = {stream_id: fold(history) for stream_id, history in histories.items()}
+            # The balances the clamp policy compares against, kept current within
+            # the batch. Merchants with the allow policy need none.
+            balances = await load_balances(
+                connection,
+                {
+                    key
+                    for event in events
+                    if _clamps(rules.get(event.merchant_id))
+                    and (key := _holder(states.get(event.stream_id, OrderState()), event))
+                },
+            )
 
             new_events: list[NewEvent] = []
+            handled: list[Handled] = []
             profiles: list[CustomerProfile] = []
             for record, item in fresh:
                 if isinstance(item, DeadLetter):
@@ -188,21 +219,36 @@ class BatchProcessor:
                     )
                     continue
                 state = states.get(item.stream_id, OrderState())
-                decided = decide(state, item, rules[item.merchant_id])
+                holder = _holder(state, item)
+                decided = decide(
+                    state,
+                    item,
+                    rules[item.merchant_id],
+                    balance=balances.get(holder, 0) if holder else None,
+                )
                 for event in decided:
                     state = state.evolve(event)
+                    if isinstance(event, PointsEarned | PointsRemoved):
+                        key = (event.merchant_id, event.customer_key)
+                        balances[key] = balances.get(key, 0) + event.signed_points
                     new_events.append(
                         NewEvent(
                             stream_id=item.stream_id,
                             stream_version=state.version,
                             merchant_id=item.merchant_id,
-                            customer_key=item.customer.key,
+                            customer_key=_customer_key(event, item, state),
                             event=event,
+                            metadata=trace_metadata(record.headers),
                         )
                     )
                 states[item.stream_id] = state
                 _count(outcome, decided)
-                if decided and item.customer.key is not None:
+                handled.append((record, item, decided))
+                if (
+                    decided
+                    and isinstance(item, OrderStatusChanged)
+                    and item.customer.key is not None
+                ):
                     profiles.append(_profile(item))
 
             positions = await append(connection, new_events)
@@ -213,8 +259,9 @@ class BatchProcessor:
             if outcome.dead_letters:
                 await self._dead_letter_sink(outcome.dead_letters)
 
-            outcome.next_offsets = _next_offsets(records, stored)
+            outcome.next_offsets = offsets_after(records, stored)
             await save_offsets(connection, self._group_id, outcome.next_offsets)
+        log_handled(handled)
         return outcome
 
 
@@ -226,12 +273,34 @@ def _where(record: InboundRecord) -> dict[str, object]:
     return {"topic": record.topic, "partition": record.partition, "offset": record.offset}
 
 
+def _clamps(rules: RewardRules | None) -> bool:
+    return rules is not None and rules.negative_balance_policy is NegativeBalancePolicy.CLAMP
+
+
+def _holder(state: OrderState, event: OrderEvent) -> CustomerId | None:
+    """Return the customer whose balance the order's points are in, or would be."""
+    if state.award is not None:
+        return (state.award.merchant_id, state.award.customer_key)
+    if isinstance(event, OrderStatusChanged) and event.customer.key is not None:
+        return (event.merchant_id, event.customer.key)
+    return None
+
+
+def _customer_key(event: object, item: OrderEvent, state: OrderState) -> str | None:
+    """Return the customer an appended event belongs to, for the per-customer index."""
+    if isinstance(event, PointsEarned | PointsRemoved | PointsRemovalClamped):
+        return event.customer_key
+    if isinstance(item, OrderStatusChanged):
+        return item.customer.key
+    return state.award.customer_key if state.award is not None else None
+
+
 def _count(outcome: BatchOutcome, decided: Sequence[object]) -> None:
     if not decided:
         outcome.duplicates += 1
         return
     for event in decided:
-        if isinstance(event, OrderStatusApplied):
+        if isinstance(event, OrderStatusApplied | OrderRefundApplied):
             outcome.applied += 1
         elif isinstance(event, OrderEventIgnored):
             if event.reason.startswith("stale"):
@@ -242,6 +311,8 @@ def _count(outcome: BatchOutcome, decided: Sequence[object]) -> None:
             outcome.points_earned += event.points
         elif isinstance(event, PointsRemoved):
             outcome.points_removed += event.points
+        elif isinstance(event, PointsRemovalClamped):
+            outcome.points_written_off += event.shortfall_points
 
 
 def _profile(event: OrderStatusChanged) -> CustomerProfile:
@@ -271,16 +342,6 @@ def _balance_deltas(
     return dict(deltas)
 
 
-def _next_offsets(
-    records: Sequence[InboundRecord], stored: dict[tuple[str, int], int]
-) -> dict[tuple[str, int], int]:
-    next_offsets = dict(stored)
-    for record in records:
-        key = (record.topic, record.partition)
-        next_offsets[key] = max(next_offsets[key], record.offset + 1)
-    return next_offsets
-
-
 def merge_outcomes(outcomes: Sequence[BatchOutcome]) -> BatchOutcome:
     """Return the sum of ``outcomes`` of one batch processed in several transactions."""
     merged = BatchOutcome()
@@ -293,6 +354,7 @@ def merge_outcomes(outcomes: Sequence[BatchOutcome]) -> BatchOutcome:
         merged.ignored += outcome.ignored
         merged.points_earned += outcome.points_earned
         merged.points_removed += outcome.points_removed
+        merged.points_written_off += outcome.points_written_off
         merged.events_appended += outcome.events_appended
         merged.dead_letters.extend(outcome.dead_letters)
         merged.next_offsets.update(outcome.next_offsets)

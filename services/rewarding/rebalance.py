@@ -10,6 +10,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from services.store.offsets import stored_offsets
+from services.telemetry.consumer import forget_lag
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        forget_lag(self._group_id, revoked)
         logger.info(
             "partitions revoked",
             extra={"partitions": sorted(f"{p.topic}[{p.partition}]" for p in revoked)},

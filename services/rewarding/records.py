@@ -1,29 +1,10 @@
-"""Kafka records as the batch processor receives them, free of any client library."""
+"""What one batch of the rewarding consumer did."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class InboundRecord:
-    """One consumed Kafka record."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...] = ()
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """A record that cannot be applied, with the reason."""
-
-    record: InboundRecord
-    error_type: str
-    reason: str
+from services.common.records import DeadLetter, InboundRecord
 
 
 @dataclass
@@ -38,6 +19,10 @@ class BatchOutcome:
     ignored: int = 0
     points_earned: int = 0
     points_removed: int = 0
+    points_written_off: int = 0
     events_appended: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+__all__ = ["BatchOutcome", "DeadLetter", "InboundRecord"]

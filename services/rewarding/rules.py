@@ -17,6 +17,13 @@ class AmountBasis(StrEnum):
     EXCLUDING_TAX = "excluding_tax"
 
 
+class NegativeBalancePolicy(StrEnum):
+    """Policy for a removal that the customer's balance cannot cover."""
+
+    ALLOW = "allow"
+    CLAMP = "clamp"
+
+
 class RewardRules(BaseModel):
     """The settings that decide points, at one settings version."""
 
@@ -29,6 +36,7 @@ class RewardRules(BaseModel):
     points_per_unit: Decimal = Field(default=Decimal(1), ge=0)
     amount_basis: AmountBasis = AmountBasis.INCLUDING_TAX
     include_shipping: bool = True
+    negative_balance_policy: NegativeBalancePolicy = NegativeBalancePolicy.ALLOW
 
     def basis_amount(self, amounts: Amounts) -> Decimal:
         """Return the order amount that points are computed from, never below zero."""

@@ -14,6 +14,8 @@ from pydantic import BaseModel, TypeAdapter
 
 from services.common.db import Connection
 from services.rewarding.events import RECORDED_EVENT_TYPES, RecordedEvent
+from services.telemetry.propagation import distinct_contexts
+from services.telemetry.spans import shared_write_spans
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,25 @@ async def append(connection: Connection, events: Sequence[NewEvent]) -> list[int
     """Append ``events`` and return their global positions, in the same order.
 
     Raises ConcurrencyError when a stream version is taken, which means another
-    writer decided on the same order concurrently.
+    writer decided on the same order concurrently. The write gets a span in the
+    trace of each ``traceparent`` found in the events' metadata.
     """
     if not events:
         return []
+    with shared_write_spans(
+        "INSERT events",
+        distinct_contexts(event.metadata for event in events),
+        attributes={
+            "db.system.name": "postgresql",
+            "db.operation.name": "INSERT",
+            "db.collection.name": "events",
+            "db.operation.batch.size": len(events),
+        },
+    ):
+        return await _insert(connection, events)
+
+
+async def _insert(connection: Connection, events: Sequence[NewEvent]) -> list[int]:
     try:
         rows = await connection.fetch(
             """
@@ -111,3 +128,11 @@ async def append(connection: Connection, events: Sequence[NewEvent]) -> list[int
     except asyncpg.UniqueViolationError as error:
         raise ConcurrencyError(str(error)) from error
     return [row["position"] for row in rows]
+
+
+async def event_metadata(connection: Connection, event_id: uuid.UUID) -> dict[str, str]:
+    """Return the metadata stored with event ``event_id``, or an empty dict when it is absent."""
+    metadata = await connection.fetchval(
+        "SELECT metadata FROM events WHERE event_id = $1", event_id
+    )
+    return dict(metadata or {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from services.common.db import Connection
+from services.common.records import InboundRecord
 
 TopicPartitionKey = tuple[str, int]
 
@@ -67,3 +68,17 @@ async def stored_offsets(connection: Connection, group_id: str, topic: str) -> d
         topic,
     )
     return {row["partition"]: row["next_offset"] for row in rows}
+
+
+def offsets_after(
+    records: Iterable[InboundRecord], stored: Mapping[TopicPartitionKey, int]
+) -> dict[TopicPartitionKey, int]:
+    """Return the next offset of each partition after consuming ``records``.
+
+    A partition never moves back behind its ``stored`` offset.
+    """
+    next_offsets = dict(stored)
+    for record in records:
+        key = (record.topic, record.partition)
+        next_offsets[key] = max(next_offsets.get(key, 0), record.offset + 1)
+    return next_offsets

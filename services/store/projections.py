@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +24,33 @@ class CustomerProfile:
     last_name: str | None
     language: str | None
     seen_at: datetime
+
+
+async def load_balances(
+    connection: Connection, customers: Iterable[CustomerId]
+) -> dict[CustomerId, int]:
+    """Lock and return the stored balance of each of ``customers`` that has one.
+
+    The row locks, taken in key order like the updates of add_to_balances, keep
+    a concurrent batch from changing a balance that a clamped removal was
+    decided on until this transaction ends.
+    """
+    keys = sorted(set(customers))
+    if not keys:
+        return {}
+    rows = await connection.fetch(
+        """
+        SELECT b.merchant_id, b.customer_key, b.points
+        FROM balances b
+        JOIN unnest($1::text[], $2::text[]) AS k (merchant_id, customer_key)
+          ON b.merchant_id = k.merchant_id AND b.customer_key = k.customer_key
+        ORDER BY b.merchant_id, b.customer_key
+        FOR UPDATE OF b
+        """,
+        [merchant for merchant, _ in keys],
+        [customer for _, customer in keys],
+    )
+    return {(row["merchant_id"], row["customer_key"]): row["points"] for row in rows}
 
 
 async def add_to_balances(

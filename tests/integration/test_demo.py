@@ -52,3 +52,11 @@ def test_demo_prints_expected_balances(
     ]:
         assert f"customer {customer}: balance {balance} (ok)" in result.stdout
     assert "local stack stopped" in result.stdout
+    for recipient, subject in [
+        ("anna@example.com", "Je hebt 42 punten gespaard bij Demo Bikes"),
+        ("ben@example.com", "You earned 120 points at Demo Bikes"),
+        ("chris@example.com", "You earned 19 points at Demo Bikes"),
+        ("Dana@Example.COM", "You earned 30 points at Demo Bikes"),
+    ]:
+        assert f"to {recipient:<20} {subject}" in result.stdout
+    assert "You earned 75 points" not in result.stdout

@@ -1,14 +1,14 @@
 """Dead letters already re-driven by 'loyalty dlq replay'.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-04
 """
 
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from faststream.kafka import KafkaBroker
 
-from services.rewarding.records import DeadLetter
+from services.common.records import DeadLetter
+from services.telemetry.propagation import trace_log_fields
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class KafkaDeadLetterSink:
             logger.warning(
                 "record dead-lettered",
                 extra={
+                    **trace_log_fields(letter.record.headers),
                     "topic": letter.record.topic,
                     "partition": letter.record.partition,
                     "offset": letter.record.offset,

@@ -1,0 +1,1 @@
+"""The notifier: earned-points emails from ``loyalty.points.v1``, one per award."""

@@ -1,0 +1,1 @@
+"""The relay: publishes the store's points events to ``loyalty.points.v1`` in commit-safe order."""

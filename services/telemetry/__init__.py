@@ -1,0 +1,1 @@
+"""OpenTelemetry set-up shared by every service: traces, metrics and their exposition."""
