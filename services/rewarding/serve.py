@@ -59,7 +59,7 @@ async def serve(settings: RewardingSettings) -> None:
         # Whatever is still running is cancelled when the event loop closes;
         # an unfinished transaction rolls back, so nothing partial is stored.
         logger.warning("stopping the consumer timed out; cancelling what is left")
-    logger.info("rewarding consumer stopped")
+    logger.info("rewarding consumer shut down")
 
 
 def _begin_shutdown(stopping: asyncio.Event, timeout: float) -> None:

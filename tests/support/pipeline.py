@@ -126,4 +126,6 @@ def rewarding_environment(settings: RewardingSettings) -> dict[str, str]:
         "LOYALTY_BATCH_PARALLELISM": str(settings.batch_parallelism),
         "LOYALTY_SHUTDOWN_TIMEOUT_SECONDS": str(settings.shutdown_timeout_seconds),
         "LOYALTY_LOG_FORMAT": "text",
+        # Several consumers run at once, so none serves /metrics on the default port.
+        "LOYALTY_METRICS_PORT": "0",
     }

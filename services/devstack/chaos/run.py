@@ -118,6 +118,8 @@ async def _run(
         "LOYALTY_SHUTDOWN_TIMEOUT_SECONDS": str(SHUTDOWN_TIMEOUT_SECONDS),
         "LOYALTY_LOG_LEVEL": options.service_log_level,
         "LOYALTY_PUBLISH_TIMEOUT_SECONDS": "5",
+        # Several consumers run at once, so none serves /metrics on the default port.
+        "LOYALTY_METRICS_PORT": "0",
     }
     ingests = [
         ServiceProcess(
