@@ -22,6 +22,12 @@ def main() -> None:
     parser.add_argument(
         "--service-log-level", default="WARNING", help="log level of the service processes"
     )
+    parser.add_argument(
+        "--emails",
+        action="store_true",
+        help="also run the relay, the notifier and an SMTP sink that is stopped a while, "
+        "and count the emails",
+    )
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     options = ChaosOptions(
@@ -32,6 +38,7 @@ def main() -> None:
         seed=arguments.seed,
         directory=arguments.directory,
         service_log_level=arguments.service_log_level,
+        emails=arguments.emails,
     )
     try:
         summary = asyncio.run(run_chaos(options))

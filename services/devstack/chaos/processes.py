@@ -13,9 +13,17 @@ from pathlib import Path
 class ServiceProcess:
     """One service process that can be killed and started again under the same name."""
 
-    def __init__(self, name: str, module: str, environment: dict[str, str], logs: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        module: str,
+        environment: dict[str, str],
+        logs: Path,
+        arguments: tuple[str, ...] = (),
+    ) -> None:
         self.name = name
         self.module = module
+        self.arguments = arguments
         self.environment = environment
         self.log_path = logs / f"{name}.log"
         self.process: asyncio.subprocess.Process | None = None
@@ -31,6 +39,7 @@ class ServiceProcess:
                 sys.executable,
                 "-m",
                 self.module,
+                *self.arguments,
                 env={**os.environ, **self.environment},
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,

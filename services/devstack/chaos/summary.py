@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.devstack.chaos.emails import EmailCount
+
 
 @dataclass
 class ChaosSummary:
@@ -30,7 +32,7 @@ class ChaosSummary:
     points_duplicated: int
     ledgers_differing: int
     balances_differing: int
-    notifier_present: bool
+    emails: EmailCount | None
     logs: str
     seconds: float = 0.0
 
@@ -47,6 +49,10 @@ class ChaosSummary:
             (self.balances_differing == 0, f"{self.balances_differing} balances differ"),
             (self.webhooks_failed == 0, f"{self.webhooks_failed} webhooks never accepted"),
             (self.drained, "consumers did not apply every record in time"),
+            (
+                self.emails is None or self.emails.missing == 0,
+                "awards without an email after the email timeout",
+            ),
             (self.poison_not_dead_lettered == 0, "a poison record was not dead-lettered"),
             (self.dead_letters == self.poison_sent, "dead letters besides the poison records"),
             (
@@ -57,15 +63,15 @@ class ChaosSummary:
         return [message for ok, message in checks if not ok]
 
     def render(self) -> str:
-        # TODO: when services.notifier exists, start it with the SMTP sink, stop the sink for
-        # a while and count emails per award. Report duplicates with their cause: a notifier
-        # killed after the SMTP server accepted an email but before it stored that the email
-        # was sent sends it again on restart, at most once per kill.
-        emails = (
-            "emails: not checked (services.notifier exists, but this run does not start it)"
-            if self.notifier_present
-            else "emails: not checked (no notifier)"
-        )
+        emails = "emails: not checked (no notifier, or run without --emails)"
+        if self.emails is not None:
+            count = self.emails
+            emails = (
+                f"emails:                {count.delivered} of {count.awards} awards emailed, "
+                f"{count.missing} missing, SMTP down {count.smtp_outages} time(s); "
+                f"duplicate emails: {count.duplicates} (a notifier killed after the SMTP "
+                "server accepted an email but before it stored the send sends it again)"
+            )
         result = "PASS" if self.passed else "FAIL: " + "; ".join(self.failures())
         lines = [
             f"chaos run, seed {self.seed}, {self.seconds:.0f} s",
