@@ -260,11 +260,14 @@ async def test_sigterm_while_waiting_for_broker(
         tmp_path,
     )
     await consumer.start()
-    await wait_until(lambda: _logged(consumer.log_path, "start failed"), 30)
+    try:
+        await wait_until(lambda: _logged(consumer.log_path, "start failed"), 30)
 
-    started = time.monotonic()
-    exit_code = await consumer.terminate(timeout + 10)
-    elapsed = time.monotonic() - started
+        started = time.monotonic()
+        exit_code = await consumer.terminate(timeout + 10)
+        elapsed = time.monotonic() - started
+    finally:
+        await consumer.kill()
 
     assert exit_code == 0
     assert elapsed < timeout + 1.0, f"stopped after {elapsed:.1f} s"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from services.common.settings import CommonSettings
+from services.common.settings import CommonSettings, RewardingSettings
+from services.devstack.chaos.processes import ServiceProcess
 from tests.support.consumers import consumer_process, lock_waiters, offsets_locked
 from tests.support.kafka import wait_until
 from tests.support.pipeline import (
@@ -24,10 +26,27 @@ from tests.support.pipeline import (
 
 pytestmark = pytest.mark.integration
 
+Spawn = Callable[[RewardingSettings, str], ServiceProcess]
+
 
 @pytest.fixture
 async def merchant(pool: asyncpg.Pool, unique: str) -> str:
     return await register_merchant(pool, f"proc-{unique}", int(unique[:6], 16) + 3)
+
+
+@pytest.fixture
+async def spawn(tmp_path: Path) -> AsyncIterator[Spawn]:
+    """Create consumer processes that are killed when the test ends, whatever its outcome."""
+    created: list[ServiceProcess] = []
+
+    def create(settings: RewardingSettings, name: str) -> ServiceProcess:
+        process = consumer_process(settings, name, tmp_path)
+        created.append(process)
+        return process
+
+    yield create
+    for process in created:
+        await process.kill()
 
 
 async def drained(pool: asyncpg.Pool, group: str, topic: str, total: int) -> bool:
@@ -35,14 +54,14 @@ async def drained(pool: asyncpg.Pool, group: str, topic: str, total: int) -> boo
 
 
 async def test_sigkill_mid_batch_applies_once(
-    settings: CommonSettings, pool: asyncpg.Pool, merchant: str, unique: str, tmp_path: Path
+    settings: CommonSettings, pool: asyncpg.Pool, merchant: str, unique: str, spawn: Spawn
 ) -> None:
     group = f"rewarding-{unique}"
     consumer_settings = rewarding_settings(settings, group, batch_max_records=20)
     orders = paid_orders(merchant, 400)
     await publish_events(settings, orders)
-    first = consumer_process(consumer_settings, "first", tmp_path)
-    second = consumer_process(consumer_settings, "second", tmp_path)
+    first = spawn(consumer_settings, "first")
+    second = spawn(consumer_settings, "second")
 
     await first.start()
     progress = await wait_until(
@@ -61,11 +80,11 @@ async def test_sigkill_mid_batch_applies_once(
 
 
 async def test_members_join_and_leave_apply_once(
-    settings: CommonSettings, pool: asyncpg.Pool, merchant: str, unique: str, tmp_path: Path
+    settings: CommonSettings, pool: asyncpg.Pool, merchant: str, unique: str, spawn: Spawn
 ) -> None:
     group = f"rewarding-{unique}"
     consumer_settings = rewarding_settings(settings, group, batch_max_records=25)
-    members = [consumer_process(consumer_settings, f"member-{n}", tmp_path) for n in range(3)]
+    members = [spawn(consumer_settings, f"member-{n}") for n in range(3)]
     orders = paid_orders(merchant, 450)
     chunks = [orders[start : start + 75] for start in range(0, len(orders), 75)]
 
@@ -91,15 +110,15 @@ async def test_members_join_and_leave_apply_once(
 
 
 async def test_sigterm_abandons_blocked_batch(
-    settings: CommonSettings, pool: asyncpg.Pool, merchant: str, unique: str, tmp_path: Path
+    settings: CommonSettings, pool: asyncpg.Pool, merchant: str, unique: str, spawn: Spawn
 ) -> None:
     group = f"rewarding-{unique}"
     timeout = 4.0
     consumer_settings = rewarding_settings(settings, group, shutdown_timeout_seconds=timeout)
     orders = paid_orders(merchant, 30)
     await publish_events(settings, orders)
-    stopped = consumer_process(consumer_settings, "stopped", tmp_path)
-    successor = consumer_process(consumer_settings, "successor", tmp_path)
+    stopped = spawn(consumer_settings, "stopped")
+    successor = spawn(consumer_settings, "successor")
 
     async with offsets_locked(
         settings.database_url, group, settings.orders_topic, settings.orders_topic_partitions
@@ -124,7 +143,7 @@ async def test_sigterm_abandons_blocked_batch(
 
 
 async def test_rebalance_mid_batch_applies_once(
-    settings: CommonSettings, pool: asyncpg.Pool, merchant: str, unique: str, tmp_path: Path
+    settings: CommonSettings, pool: asyncpg.Pool, merchant: str, unique: str, spawn: Spawn
 ) -> None:
     group = f"rewarding-{unique}"
     # One transaction per batch, so two lock waiters are the two members.
@@ -132,8 +151,8 @@ async def test_rebalance_mid_batch_applies_once(
     orders = paid_orders(merchant, 60)
     for partition in range(settings.orders_topic_partitions):
         await publish_events(settings, orders[partition::3], partition=partition)
-    first = consumer_process(consumer_settings, "first", tmp_path)
-    joining = consumer_process(consumer_settings, "joining", tmp_path)
+    first = spawn(consumer_settings, "first")
+    joining = spawn(consumer_settings, "joining")
 
     async with offsets_locked(
         settings.database_url, group, settings.orders_topic, settings.orders_topic_partitions

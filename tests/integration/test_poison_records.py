@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 
 import asyncpg
@@ -58,6 +59,7 @@ async def merchants(pool: asyncpg.Pool, unique: str) -> tuple[str, str]:
     return bad, good
 
 
+@contextlib.asynccontextmanager
 async def started(
     settings: CommonSettings, group: str, rules: FailingRules | None = None
 ) -> AsyncIterator[RewardingService]:
@@ -82,7 +84,7 @@ async def test_failing_record_then_good_one_on_same_partition(
     following = paid_orders(good, 2)
     positions = await publish_events(settings, [*failing, *following], partition=0)
 
-    async for _ in started(settings, f"rewarding-{unique}", rules):
+    async with started(settings, f"rewarding-{unique}", rules):
         await wait_until(
             lambda: _offsets_at(pool, f"rewarding-{unique}", settings.orders_topic, 3), 30
         )
@@ -115,7 +117,7 @@ async def test_batch_over_two_partitions_with_one_failure(
     await publish_events(settings, flaky_orders, partition=0)
     await publish_events(settings, good_orders, partition=1)
 
-    async for _ in started(settings, f"rewarding-{unique}", rules):
+    async with started(settings, f"rewarding-{unique}", rules):
         await wait_until(
             lambda: _offsets_at(pool, f"rewarding-{unique}", settings.orders_topic, 6), 30
         )
@@ -137,7 +139,7 @@ async def test_transient_error_is_retried_not_dead_lettered(
     orders = paid_orders(flaky, 2)
     await publish_events(settings, orders, partition=0)
 
-    async for _ in started(settings, f"rewarding-{unique}", rules):
+    async with started(settings, f"rewarding-{unique}", rules):
         await wait_until(
             lambda: _offsets_at(pool, f"rewarding-{unique}", settings.orders_topic, 2), 60
         )
@@ -162,7 +164,7 @@ async def test_undecodable_and_invalid_records_dead_lettered(
     )
     await publish_events(settings, orders, partition=0)
 
-    async for _ in started(settings, f"rewarding-{unique}"):
+    async with started(settings, f"rewarding-{unique}"):
         await wait_until(
             lambda: _offsets_at(pool, f"rewarding-{unique}", settings.orders_topic, 3), 30
         )
