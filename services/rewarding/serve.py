@@ -73,7 +73,7 @@ def _begin_shutdown(stopping: asyncio.Event, timeout: float) -> None:
 
 def _exit_now(timeout: float) -> None:
     # Runs in a thread, so it fires even when a task ignores cancellation or the
-    # broker does not answer. Every committed batch is complete and an open
+    # broker does not respond. Every committed batch is complete and an open
     # transaction rolls back when its connection closes, so exiting is safe.
     logger.error("shutdown did not finish within %.1f s; exiting without waiting", timeout)
     logging.shutdown()
