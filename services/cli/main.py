@@ -15,6 +15,7 @@ from services.cli import backfill as backfill_cli
 from services.cli import rebuild as rebuild_cli
 from services.cli import replay as replay_cli
 from services.cli import simulate as simulate_cli
+from services.cli.dlq import app as dlq_app
 from services.cli.emails import emails_app
 from services.cli.settings import app as settings_app
 from services.common.db import create_pool
@@ -36,6 +37,7 @@ app.add_typer(rebuild_cli.app)
 app.add_typer(simulate_cli.app)
 app.add_typer(backfill_cli.app)
 app.add_typer(replay_cli.app)
+app.add_typer(dlq_app, name="dlq")
 app.add_typer(emails_app, name="emails")
 app.add_typer(settings_app, name="settings")
 

@@ -6,7 +6,7 @@ import asyncio
 
 from services.common.logs import configure_logging
 from services.common.settings import RewardingSettings
-from services.rewarding.consumer import RewardingService
+from services.rewarding.serve import serve
 from services.telemetry.runtime import consumer_telemetry
 from services.telemetry.settings import TelemetrySettings
 
@@ -15,7 +15,7 @@ def main() -> None:
     settings = RewardingSettings()
     configure_logging(settings.log_level, settings.log_format)
     with consumer_telemetry(TelemetrySettings(), "loyalty-rewarding"):
-        asyncio.run(RewardingService(settings).app.run())
+        asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

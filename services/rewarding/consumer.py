@@ -2,7 +2,13 @@
 
 Batches come from a Kafka consumer group with manual acknowledgement: the Kafka
 offset is committed only after the PostgreSQL transaction holding the batch's
-effects and offsets has committed.
+effects and offsets has committed. PostgreSQL's offsets decide where a partition
+resumes (see ``rebalance``); the Kafka commit only shows the group's progress.
+
+A batch that fails transiently is fetched again: the consumer seeks each of its
+partitions back to the batch's first record, waits a capped exponential backoff
+and lets the next fetch return the same records. Records that were applied in
+the meantime are skipped by their stored offsets.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
 
@@ -24,16 +31,17 @@ from services.common.records import to_inbound
 from services.common.settings import RewardingSettings
 from services.merchant_settings.rules_source import StoredSettingsRulesSource
 from services.rewarding.batch_telemetry import record_outcome, start_counters
+from services.rewarding.failures import Backoff, is_transient
 from services.rewarding.processor import BatchProcessor
 from services.rewarding.rebalance import SeekToStoredOffsets
 from services.rewarding.rules_source import RulesSource
-from services.store.offsets import stored_offsets
 from services.telemetry.consumer import record_batch, record_lag, traced_batch
 
 logger = logging.getLogger(__name__)
 
-# Delay before a failed batch is fetched again from the stored offsets.
-RETRY_DELAY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+# Share of the shutdown timeout that an in-flight batch gets to finish before it
+# is cancelled; the rest is for leaving the group and closing connections.
+BATCH_SHARE_OF_SHUTDOWN = 0.7
 
 
 async def _raw_records(message: KafkaMessage) -> Any:
@@ -51,13 +59,13 @@ class RewardingService:
         self.settings = settings
         self._rules_source = rules_source or StoredSettingsRulesSource()
         self._pool: asyncpg.Pool | None = None
-        self._failures = 0
+        self._backoff = Backoff()
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
             acks="all",
             enable_idempotence=settings.kafka_idempotence,
             request_timeout_ms=settings.kafka_request_timeout_ms,
-            graceful_timeout=settings.shutdown_timeout_seconds,
+            graceful_timeout=settings.shutdown_timeout_seconds * BATCH_SHARE_OF_SHUTDOWN,
             client_id="loyalty-rewarding",
             # FastStream's own logger prints coloured text; this one goes to the JSON handler.
             logger=logger,
@@ -106,7 +114,7 @@ class RewardingService:
             self._pool = None
 
     async def handle(self, records: Sequence[ConsumerRecord], message: KafkaMessage) -> None:
-        """Apply one batch, then commit its Kafka offsets."""
+        """Apply one batch, then commit its Kafka offsets; on failure, rewind and wait."""
         assert self.processor is not None
         batch = [to_inbound(record) for record in records]
         topic = self.settings.orders_topic
@@ -117,22 +125,27 @@ class RewardingService:
                     traced, self.settings.batch_parallelism
                 )
         except asyncio.CancelledError:
+            # Shutdown timed out: the transaction rolled back and the next owner of
+            # these partitions fetches them again from the stored offsets.
+            logger.warning("batch of %d records abandoned at shutdown", len(batch))
             raise
-        except Exception:
+        except Exception as error:  # every failure is retried; see the module docstring
             record_batch(topic, len(batch), time.perf_counter() - started, failed=True)
-            self._failures += 1
-            delay = RETRY_DELAY_SECONDS[min(self._failures, len(RETRY_DELAY_SECONDS)) - 1]
+            self._rewind(records)
+            delay = self._backoff.next_delay()
+            kind = "transient" if is_transient(error) else "unexpected"
             logger.exception(
-                "batch of %d records failed; retrying from the stored offsets in %.1f s",
+                "batch of %d records failed (%s error, attempt %d); fetching it again in %.1f s",
                 len(batch),
+                kind,
+                self._backoff.failures,
                 delay,
             )
             await asyncio.sleep(delay)
-            await self._rewind({(r.topic, r.partition) for r in batch})
             await self._record_lag({})
             return
-        self._failures = 0
-        await message.ack()
+        self._backoff.reset()
+        await self._commit_kafka(message)
         record_batch(topic, len(batch), time.perf_counter() - started)
         record_outcome(topic, outcome)
         await self._record_lag(outcome.next_offsets)
@@ -154,21 +167,29 @@ class RewardingService:
         if consumer is not None:
             await record_lag(consumer, self.settings.rewarding_group_id, next_offsets)
 
-    async def _rewind(self, partitions: set[tuple[str, int]]) -> None:
-        """Seek ``partitions`` back to their stored offsets so the batch is fetched again."""
+    async def _commit_kafka(self, message: KafkaMessage) -> None:
+        # PostgreSQL already holds the offsets, so a failed Kafka commit (the group
+        # is rebalancing, the broker is gone) loses nothing and is only logged.
+        try:
+            await message.ack()
+        except KafkaError as error:
+            logger.warning("Kafka offset commit failed, PostgreSQL has the offsets: %r", error)
+
+    def _rewind(self, records: Sequence[ConsumerRecord]) -> None:
+        """Seek each partition of ``records`` that is still assigned back to its first record.
+
+        The positions come from the batch itself, so a rewind works while the
+        database is down. A partition revoked meanwhile is left alone: its new
+        owner resumes from the stored offsets.
+        """
         consumer = self.subscriber.consumer
         if consumer is None:
             return
-        async with self._require_pool().acquire() as connection:
-            for topic in {topic for topic, _ in partitions}:
-                stored = await stored_offsets(connection, self.settings.rewarding_group_id, topic)
-                for name, number in partitions:
-                    if name != topic:
-                        continue
-                    partition = TopicPartition(topic, number)
-                    if partition not in consumer.assignment():
-                        continue
-                    if number in stored:
-                        consumer.seek(partition, stored[number])
-                    else:
-                        await consumer.seek_to_beginning(partition)
+        first: dict[TopicPartition, int] = {}
+        for record in records:
+            partition = TopicPartition(record.topic, record.partition)
+            first[partition] = min(first.get(partition, record.offset), record.offset)
+        assigned = consumer.assignment()
+        for partition, offset in first.items():
+            if partition in assigned:
+                consumer.seek(partition, offset)

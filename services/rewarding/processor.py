@@ -3,6 +3,11 @@
 The transaction appends the decided events, updates the projections and stores
 the next offsets, so a redelivered record finds its offset consumed and changes
 nothing. Records that cannot be applied are dead-lettered before the commit.
+
+A transient failure (see ``failures``) is raised to the consumer, which fetches
+the batch again. Any other failure is blamed on a record: the batch is applied
+again one record at a time, a record that keeps failing is dead-lettered with
+the error, and the records after it on its partition go on.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 from pydantic import ValidationError
@@ -27,6 +32,7 @@ from services.rewarding.events import (
     OrderStatusApplied,
     PointsRemovalClamped,
 )
+from services.rewarding.failures import Backoff, is_transient
 from services.rewarding.records import BatchOutcome, DeadLetter, InboundRecord
 from services.rewarding.rules import NegativeBalancePolicy, RewardRules
 from services.rewarding.rules_source import RulesSource
@@ -49,6 +55,11 @@ DeadLetterSink = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 
 # Maximum length, in characters, of the validation message kept in a dead letter's reason.
 MAX_REASON_CHARS = 2000
+
+# Attempts at a record that fails on its own before it is dead-lettered.
+RECORD_ATTEMPTS = 3
+
+RecordId = tuple[str, int, int]
 
 
 OrderEvent = OrderStatusChanged | OrderRefunded
@@ -74,11 +85,14 @@ class BatchProcessor:
         group_id: str,
         rules_source: RulesSource,
         dead_letter_sink: DeadLetterSink,
+        *,
+        record_attempts: int = RECORD_ATTEMPTS,
     ) -> None:
         self._pool = pool
         self._group_id = group_id
         self._rules_source = rules_source
         self._dead_letter_sink = dead_letter_sink
+        self._record_attempts = max(1, record_attempts)
 
     async def process_concurrently(
         self, records: Sequence[InboundRecord], parallelism: int
@@ -101,11 +115,63 @@ class BatchProcessor:
         return merge_outcomes([task.result() for task in running])
 
     async def process(self, records: Sequence[InboundRecord]) -> BatchOutcome:
-        """Apply ``records`` once; records at offsets already stored are skipped."""
+        """Apply ``records`` once; records at offsets already stored are skipped.
+
+        Raises the error of a transient failure. Records stored before it are skipped
+        when the batch is fetched again.
+        """
+        try:
+            return await self._apply(records)
+        except Exception as error:
+            if is_transient(error):
+                raise
+            logger.warning(
+                "batch of %d records failed (%s: %s); applying them one at a time",
+                len(records),
+                type(error).__name__,
+                error,
+            )
+        return merge_outcomes([await self._apply_alone(record) for record in records])
+
+    async def _apply_alone(self, record: InboundRecord) -> BatchOutcome:
+        """Apply one record in its own transaction; dead-letter it when it keeps failing."""
+        backoff = Backoff(initial=0.1, maximum=1.0)
+        for attempt in range(1, self._record_attempts + 1):
+            try:
+                return await self._apply([record])
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                failure = error
+                logger.warning(
+                    "record failed on attempt %d of %d",
+                    attempt,
+                    self._record_attempts,
+                    exc_info=True,
+                    extra=_where(record),
+                )
+            if attempt < self._record_attempts:
+                await asyncio.sleep(backoff.next_delay())
+        reason = (
+            f"applying the record failed {self._record_attempts} times, last with "
+            f"{type(failure).__name__}: {failure}"
+        )[:MAX_REASON_CHARS]
+        letter = DeadLetter(record, type(failure).__name__, reason)
+        return await self._apply([record], {_record_id(record): letter})
+
+    async def _apply(
+        self,
+        records: Sequence[InboundRecord],
+        rejected: Mapping[RecordId, DeadLetter] | None = None,
+    ) -> BatchOutcome:
+        """Apply ``records`` in one transaction, dead-lettering those in ``rejected`` unread."""
         outcome = BatchOutcome(consumed=len(records))
         if not records:
             return outcome
-        parsed = [(record, parse_record(record)) for record in records]
+        rejected = rejected or {}
+        parsed = [
+            (record, rejected.get(_record_id(record)) or parse_record(record)) for record in records
+        ]
 
         async with self._pool.acquire() as connection, connection.transaction():
             stored = await lock_offsets(
@@ -197,6 +263,14 @@ class BatchProcessor:
             await save_offsets(connection, self._group_id, outcome.next_offsets)
         log_handled(handled)
         return outcome
+
+
+def _record_id(record: InboundRecord) -> RecordId:
+    return (record.topic, record.partition, record.offset)
+
+
+def _where(record: InboundRecord) -> dict[str, object]:
+    return {"topic": record.topic, "partition": record.partition, "offset": record.offset}
 
 
 def _clamps(rules: RewardRules | None) -> bool:

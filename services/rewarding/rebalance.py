@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -12,6 +13,9 @@ from services.store.offsets import stored_offsets
 from services.telemetry.consumer import forget_lag
 
 logger = logging.getLogger(__name__)
+
+# A rebalance waits for the listener, so a database that hangs must not hold it.
+STORED_OFFSETS_TIMEOUT_SECONDS = 5.0
 
 
 class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -43,10 +47,14 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         consumer = self._consumer()
         if consumer is None or not assigned:
             return
-        by_topic: dict[str, dict[int, int]] = {}
-        async with self._pool().acquire() as connection:
-            for topic in {partition.topic for partition in assigned}:
-                by_topic[topic] = await stored_offsets(connection, self._group_id, topic)
+        try:
+            by_topic = await self._stored(assigned)
+        except Exception:
+            # Without the stored offsets the consumer resumes at the group's Kafka
+            # commit, which is never ahead of PostgreSQL's offsets because it is
+            # made after the database commit. The processor skips what it re-reads.
+            logger.exception("reading the stored offsets failed; resuming at the Kafka commit")
+            return
         positions: dict[str, int] = {}
         for partition in assigned:
             offset = by_topic[partition.topic].get(partition.partition)
@@ -57,3 +65,11 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
                 consumer.seek(partition, offset)
                 positions[f"{partition.topic}[{partition.partition}]"] = offset
         logger.info("partitions assigned, resuming at stored offsets", extra={"offsets": positions})
+
+    async def _stored(self, assigned: set[TopicPartition]) -> dict[str, dict[int, int]]:
+        by_topic: dict[str, dict[int, int]] = {}
+        async with asyncio.timeout(STORED_OFFSETS_TIMEOUT_SECONDS):
+            async with self._pool().acquire() as connection:
+                for topic in {partition.topic for partition in assigned}:
+                    by_topic[topic] = await stored_offsets(connection, self._group_id, topic)
+        return by_topic

@@ -1,0 +1,1 @@
+"""The chaos suite: the whole pipeline under injected faults, checked for exactly-once."""
