@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -59,6 +60,23 @@ def create_app(settings: IngestSettings, telemetry: Telemetry | None = None) -> 
             {"error": f"{request.method} {request.url.path}: {error.detail}"},
             status_code=error.status_code,
             headers=getattr(error, "headers", None),
+        )
+
+    @app.exception_handler(asyncpg.PostgresConnectionError)
+    @app.exception_handler(asyncpg.InterfaceError)
+    @app.exception_handler(asyncpg.exceptions.AdminShutdownError)
+    @app.exception_handler(asyncpg.exceptions.CannotConnectNowError)
+    @app.exception_handler(OSError)
+    async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        # A lost database connection is temporary: 503 makes the platform retry.
+        logger.error(
+            "request failed: database unavailable",
+            extra={"path": request.url.path, "error": repr(error)},
+        )
+        return JSONResponse(
+            {"error": "the database is unavailable; retry later"},
+            status_code=503,
+            headers={"Retry-After": "5"},
         )
 
     app.include_router(webhook_router)

@@ -338,3 +338,69 @@ async def test_readyz_true_with_broker_and_database(ingest: httpx.AsyncClient) -
 
     assert response.status_code == 200
     assert response.json() == {"database": True, "broker": True}
+
+
+async def test_database_unreachable_is_503_then_recovers(
+    settings: CommonSettings, shop: Shop, database_url: str
+) -> None:
+    import asyncio
+    from urllib.parse import urlsplit
+
+    import uvicorn
+
+    from services.common.settings import IngestSettings
+    from services.devstack.database import with_database
+    from services.devstack.ports import free_port
+    from services.devstack.proxy import TcpProxy
+    from services.ingest.app import create_app
+
+    target = urlsplit(database_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    await proxy.accept()
+    proxied_url = database_url.replace(
+        f"{target.hostname}:{target.port or 5432}", f"127.0.0.1:{proxy.port}"
+    )
+    if proxied_url == database_url:
+        proxied_url = with_database(
+            f"postgresql://postgres@127.0.0.1:{proxy.port}", target.path.lstrip("/")
+        )
+    ingest_settings = IngestSettings(
+        **{**settings.model_dump(), "database_url": proxied_url}, http_port=free_port()
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(ingest_settings),
+            host="127.0.0.1",
+            port=ingest_settings.http_port,
+            log_config=None,
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    body = paid_body(order_id=7)
+    headers = webhook_headers(shop, body, "orders/paid")
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{ingest_settings.http_port}"
+        ) as client:
+            before = await client.post("/webhooks/lightspeed", content=body, headers=headers)
+            await proxy.reject()
+            during = await client.post("/webhooks/lightspeed", content=body, headers=headers)
+            await proxy.accept()
+            after = [await client.post("/webhooks/lightspeed", content=body, headers=headers)]
+            while after[-1].status_code != 200 and len(after) < 10:
+                await asyncio.sleep(0.2)
+                after.append(
+                    await client.post("/webhooks/lightspeed", content=body, headers=headers)
+                )
+    finally:
+        server.should_exit = True
+        await task
+        await proxy.close()
+
+    assert before.status_code == 200
+    assert during.status_code == 503
+    assert "database is unavailable" in during.json()["error"]
+    assert during.headers["retry-after"] == "5"
+    assert after[-1].status_code == 200
