@@ -48,8 +48,8 @@ schemas: $(STAMP)  ## Regenerate the JSON Schema files from the pydantic models
 bench: $(STAMP)  ## Measure consumer and rebuild throughput against same-run baselines
 	$(BIN)/python -m tests.bench
 
-chaos: $(STAMP)  ## Send 20,000 webhooks while killing consumers; check exactly-once (about 2 min)
-	$(BIN)/python -m services.devstack.chaos
+chaos: $(STAMP)  ## Send 20,000 webhooks while killing consumers; check exactly-once and emails (about 2 min)
+	$(BIN)/python -m services.devstack.chaos --emails
 
 clean:  ## Remove the virtualenv, caches and local stack state
 	rm -rf $(VENV) .stack .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -12,13 +12,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
-from faststream import AckPolicy, FastStream
-from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream import FastStream
+from faststream.kafka import KafkaMessage
 
+from services.common.batch_consumer import build_broker, subscribe_batches
 from services.common.db import create_pool
 from services.common.dead_letters import KafkaDeadLetterSink
 from services.common.records import to_inbound
@@ -27,7 +27,6 @@ from services.notifier.sender import EmailSender, Transport
 from services.notifier.settings import NotifierSettings
 from services.notifier.telemetry import start_email_counters
 from services.notifier.transport import SmtpTransport
-from services.rewarding.rebalance import SeekToStoredOffsets
 from services.store.offsets import stored_offsets
 from services.telemetry.consumer import record_batch, record_consumed, record_lag, traced_batch
 
@@ -35,12 +34,6 @@ logger = logging.getLogger(__name__)
 
 # Delay before a failed batch is fetched again from the stored offsets.
 RETRY_DELAY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
-
-
-async def _raw_records(message: KafkaMessage) -> Any:
-    # The processor validates each record itself, so that one bad record is
-    # dead-lettered instead of failing the batch.
-    return message.raw_message
 
 
 class NotifierService:
@@ -55,28 +48,20 @@ class NotifierService:
         self._sender_task: asyncio.Task[None] | None = None
         self.processor: NotifierProcessor | None = None
         self.sender: EmailSender | None = None
-        self.broker = KafkaBroker(
-            settings.kafka_bootstrap_servers,
-            acks="all",
-            enable_idempotence=settings.kafka_idempotence,
-            request_timeout_ms=settings.kafka_request_timeout_ms,
-            graceful_timeout=settings.shutdown_timeout_seconds,
+        self.broker = build_broker(
+            settings,
             client_id="loyalty-notifier",
+            graceful_timeout=settings.shutdown_timeout_seconds,
+            logger=logger,
         )
-        self.subscriber = self.broker.subscriber(
-            settings.points_topic,
+        self.subscriber = subscribe_batches(
+            self.broker,
+            settings,
+            topic=settings.points_topic,
             group_id=settings.notifier_group_id,
-            batch=True,
             max_records=settings.batch_max_records,
             batch_timeout_ms=settings.batch_timeout_ms,
-            ack_policy=AckPolicy.MANUAL,
-            auto_offset_reset="earliest",
-            session_timeout_ms=settings.kafka_session_timeout_ms,
-            heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
-            listener=SeekToStoredOffsets(
-                self._require_pool, settings.notifier_group_id, lambda: self.subscriber.consumer
-            ),
-            decoder=_raw_records,
+            pool=self._require_pool,
         )
         self.subscriber(self.handle)
         self.app = FastStream(self.broker, logger=logger)

@@ -24,11 +24,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from services.common.errors import ConfigurationError, LoyaltyError, ServiceUnavailableError
+from services.common.rebalance import SeekToStoredOffsets
 from services.common.records import DeadLetter, to_inbound
 from services.common.settings import RewardingSettings
 from services.merchant_settings.rules_source import StoredSettingsRulesSource
 from services.rewarding.processor import BatchProcessor
-from services.rewarding.rebalance import SeekToStoredOffsets
 from services.store.offsets import stored_offsets
 
 logger = logging.getLogger(__name__)

@@ -17,14 +17,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
-from faststream import AckPolicy, FastStream
-from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream import FastStream
+from faststream.kafka import KafkaMessage
 
+from services.common.batch_consumer import build_broker, subscribe_batches
 from services.common.db import create_pool
 from services.common.dead_letters import KafkaDeadLetterSink
 from services.common.records import to_inbound
@@ -33,7 +33,6 @@ from services.merchant_settings.rules_source import StoredSettingsRulesSource
 from services.rewarding.batch_telemetry import record_outcome, start_counters
 from services.rewarding.failures import Backoff, is_transient
 from services.rewarding.processor import BatchProcessor
-from services.rewarding.rebalance import SeekToStoredOffsets
 from services.rewarding.rules_source import RulesSource
 from services.telemetry.consumer import record_batch, record_lag, traced_batch
 
@@ -42,12 +41,6 @@ logger = logging.getLogger(__name__)
 # Share of the shutdown timeout that an in-flight batch gets to finish before it
 # is cancelled; the rest is for leaving the group and closing connections.
 BATCH_SHARE_OF_SHUTDOWN = 0.7
-
-
-async def _raw_records(message: KafkaMessage) -> Any:
-    # The processor parses and validates each record itself, so that one bad
-    # record is dead-lettered instead of failing the batch.
-    return message.raw_message
 
 
 class RewardingService:
@@ -60,30 +53,20 @@ class RewardingService:
         self._rules_source = rules_source or StoredSettingsRulesSource()
         self._pool: asyncpg.Pool | None = None
         self._backoff = Backoff()
-        self.broker = KafkaBroker(
-            settings.kafka_bootstrap_servers,
-            acks="all",
-            enable_idempotence=settings.kafka_idempotence,
-            request_timeout_ms=settings.kafka_request_timeout_ms,
-            graceful_timeout=settings.shutdown_timeout_seconds * BATCH_SHARE_OF_SHUTDOWN,
+        self.broker = build_broker(
+            settings,
             client_id="loyalty-rewarding",
-            # FastStream's own logger prints coloured text; this one goes to the JSON handler.
+            graceful_timeout=settings.shutdown_timeout_seconds * BATCH_SHARE_OF_SHUTDOWN,
             logger=logger,
         )
-        self.subscriber = self.broker.subscriber(
-            settings.orders_topic,
+        self.subscriber = subscribe_batches(
+            self.broker,
+            settings,
+            topic=settings.orders_topic,
             group_id=settings.rewarding_group_id,
-            batch=True,
             max_records=settings.batch_max_records,
             batch_timeout_ms=settings.batch_timeout_ms,
-            ack_policy=AckPolicy.MANUAL,
-            auto_offset_reset="earliest",
-            session_timeout_ms=settings.kafka_session_timeout_ms,
-            heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
-            listener=SeekToStoredOffsets(
-                self._require_pool, settings.rewarding_group_id, lambda: self.subscriber.consumer
-            ),
-            decoder=_raw_records,
+            pool=self._require_pool,
         )
         self.subscriber(self.handle)
         self.app = FastStream(self.broker, logger=logger)

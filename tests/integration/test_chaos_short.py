@@ -24,6 +24,7 @@ async def test_short_chaos_run_exactly_once(tmp_path: Path) -> None:
         min_fault_seconds=15,
         server_url=SERVER_URL,
         directory=tmp_path,
+        emails=True,
     )
 
     summary = await run_chaos(options)
@@ -35,3 +36,7 @@ async def test_short_chaos_run_exactly_once(tmp_path: Path) -> None:
     assert summary.sigkills + summary.sigterms >= 1
     assert summary.connections_terminated >= 1
     assert summary.webhooks_sent >= 1500
+    assert summary.emails is not None
+    assert summary.emails.expected > 0
+    assert summary.emails.missing == 0
+    assert summary.emails.cancelled_wrongly == 0

@@ -1,9 +1,12 @@
 """The chaos run's email section: relay, notifier and SMTP sink, with the sink down a while.
 
 It runs only when ``services.notifier`` exists. Every award (a PointsEarned event
-that the notifier did not skip) must produce one email. A notifier killed after
-the SMTP server accepted an email but before it stored that the email was sent
-sends it again on restart, so duplicates are counted and explained, not failed.
+that the notifier did not skip) must produce one email, unless a later removal
+took the whole award back before the email went out: the notifier then cancels
+the email, and the run checks that each cancelled email's award keeps no points.
+A notifier killed after the SMTP server accepted an email but before it stored
+that the email was sent sends it again on restart, so duplicates are counted and
+explained, not failed.
 """
 
 from __future__ import annotations
@@ -28,13 +31,20 @@ SMTP_OUTAGE_SECONDS = 15.0
 @dataclass
 class EmailCount:
     awards: int = 0
+    cancelled: int = 0
+    cancelled_wrongly: int = 0
     delivered: int = 0
     duplicates: int = 0
     smtp_outages: int = 0
 
     @property
+    def expected(self) -> int:
+        """Awards that must have an email: not skipped and not taken back before sending."""
+        return self.awards - self.cancelled
+
+    @property
     def missing(self) -> int:
-        return max(0, self.awards - self.delivered)
+        return max(0, self.expected - self.delivered)
 
 
 class EmailPipeline:
@@ -92,25 +102,50 @@ class EmailPipeline:
         """Wait until every award that is not skipped has an email; return the counts."""
         deadline = time.monotonic() + wait_seconds
         while True:
-            self.count.awards = await _awards_to_email(database_url)
+            await _count_awards(database_url, self.count)
             messages = await asyncio.to_thread(_message_ids, self.maildir, self._parsed)
             self.count.delivered = len(messages)
             self.count.duplicates = sum(messages.values()) - len(messages)
-            if self.count.delivered >= self.count.awards or time.monotonic() > deadline:
+            if self.count.delivered >= self.count.expected or time.monotonic() > deadline:
                 return self.count
             await asyncio.sleep(1.0)
 
 
-async def _awards_to_email(database_url: str) -> int:
+async def _count_awards(database_url: str, count: EmailCount) -> None:
+    """Count the awards to email, the cancelled emails and those cancelled wrongly.
+
+    A cancellation is wrong when the award still has points left after its removals.
+    """
     connection = await asyncpg.connect(database_url)
     try:
         awards = await connection.fetchval(
             "SELECT count(*) FROM events WHERE event_type = 'PointsEarned'"
         )
         skipped = await connection.fetchval("SELECT count(*) FROM email_skips")
+        cancelled = await connection.fetchrow(
+            """
+            SELECT count(*) AS cancelled,
+                   count(*) FILTER (WHERE kept.points > 0) AS wrongly
+            FROM email_jobs j
+            JOIN LATERAL (
+                SELECT (earned.data ->> 'points')::bigint - coalesce(sum(
+                    (removed.data ->> 'points')::bigint), 0) AS points
+                FROM events earned
+                LEFT JOIN events removed
+                  ON removed.event_type = 'PointsRemoved'
+                 AND removed.data ->> 'award_event_id' = earned.event_id::text
+                WHERE earned.event_id = j.event_id
+                GROUP BY earned.data
+            ) kept ON true
+            WHERE j.status = 'cancelled'
+            """
+        )
     finally:
         await connection.close()
-    return int(awards) - int(skipped)
+    assert cancelled is not None  # an aggregate without GROUP BY returns one row
+    count.awards = int(awards) - int(skipped)
+    count.cancelled = int(cancelled["cancelled"])
+    count.cancelled_wrongly = int(cancelled["wrongly"])
 
 
 def _message_ids(maildir: Path, parsed: dict[Path, str]) -> Counter[str]:

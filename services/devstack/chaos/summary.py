@@ -53,6 +53,10 @@ class ChaosSummary:
                 self.emails is None or self.emails.missing == 0,
                 "awards without an email after the email timeout",
             ),
+            (
+                self.emails is None or self.emails.cancelled_wrongly == 0,
+                "emails cancelled for awards that kept points",
+            ),
             (self.poison_not_dead_lettered == 0, "a poison record was not dead-lettered"),
             (self.dead_letters == self.poison_sent, "dead letters besides the poison records"),
             (
@@ -67,8 +71,10 @@ class ChaosSummary:
         if self.emails is not None:
             count = self.emails
             emails = (
-                f"emails:                {count.delivered} of {count.awards} awards emailed, "
-                f"{count.missing} missing, SMTP down {count.smtp_outages} time(s); "
+                f"emails:                {count.delivered} of {count.expected} awards emailed, "
+                f"{count.missing} missing; {count.cancelled} emails cancelled because a "
+                f"removal took the award back first ({count.cancelled_wrongly} wrongly); "
+                f"SMTP down {count.smtp_outages} time(s); "
                 f"duplicate emails: {count.duplicates} (a notifier killed after the SMTP "
                 "server accepted an email but before it stored the send sends it again)"
             )
