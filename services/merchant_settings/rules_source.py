@@ -10,7 +10,13 @@ from services.rewarding.rules import RewardRules
 
 
 class StoredSettingsRulesSource:
-    """Reads each merchant's current settings in the batch's transaction."""
+    """Reads each merchant's current settings in the batch's transaction.
+
+    NOTE: a decision uses the settings current when its batch is processed, so a
+    record consumed before a settings change and replayed after it is decided
+    with different rules. Replays match the live ledger only while settings did
+    not change in between.
+    """
 
     async def rules_for(
         self, connection: Connection, merchant_ids: Iterable[str]
