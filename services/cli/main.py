@@ -125,6 +125,9 @@ def balance(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Print a customer's balance and ledger."""
+    if "@" in customer_key:
+        # Guest keys are stored as the trimmed, lower-cased email.
+        customer_key = customer_key.strip().lower()
 
     async def run() -> object:
         pool = await create_pool(CommonSettings().database_url, max_size=1)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from services.common.errors import LoyaltyError
 from services.devstack.stack import LOCAL_METRICS_PORTS, StackState, start_stack, stop_stack
 
 DEFAULT_DIRECTORY = Path(".stack")
@@ -63,11 +64,16 @@ def main() -> int:
         f"for the demo {DEMO_DATABASE_URL}, which is dropped and created anew)",
     )
     arguments = parser.parse_args()
-    if arguments.command == "demo":
-        return demo(arguments.directory, arguments.database_url or DEMO_DATABASE_URL)
-    if arguments.command == "up":
-        return up(arguments.directory, arguments.database_url or LOCAL_DATABASE_URL)
-    return down(arguments.directory)
+    try:
+        if arguments.command == "demo":
+            return demo(arguments.directory, arguments.database_url or DEMO_DATABASE_URL)
+        if arguments.command == "up":
+            return up(arguments.directory, arguments.database_url or LOCAL_DATABASE_URL)
+        return down(arguments.directory)
+    except (RuntimeError, LoyaltyError) as error:
+        # A busy port or a service that is down: one line that names the fix.
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

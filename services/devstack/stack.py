@@ -219,6 +219,9 @@ def _require_free(name: str, port: int) -> None:
     import socket
 
     with socket.socket() as probe:
+        # SO_REUSEADDR lets a port whose last connection is in TIME_WAIT count as
+        # free, as it is for the servers that bind it next.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as error:

@@ -95,7 +95,9 @@ async def _handle_webhook(request: Request) -> JSONResponse:
     try:
         body = await read_limited_body(request, limit)
     except BodyTooLargeError:
-        return problem(413, f"request body exceeds the limit of {limit} bytes")
+        return problem(
+            413, f"request body exceeds the limit of {limit} bytes (LOYALTY_MAX_BODY_BYTES)"
+        )
 
     cluster_id = request.headers.get("x-cluster-id", "").strip()
     shop_header = request.headers.get("x-shop-id", "").strip()

@@ -18,10 +18,6 @@ def upgrade() -> None:
         """
         -- How far each relay has published the event store: the (tx_id, position)
         -- of the last row the broker acknowledged. Rows are read in that order.
-        -- The relay's scan: points events in (tx_id, position) order.
-        CREATE INDEX events_relay_idx ON events (tx_id, position)
-            WHERE event_type IN ('PointsEarned', 'PointsRemoved');
-
         CREATE TABLE relay_checkpoints (
             relay_name text PRIMARY KEY,
             tx_id      xid8 NOT NULL,
@@ -49,9 +45,6 @@ def upgrade() -> None:
             next_attempt_at timestamptz NOT NULL,
             attempts        integer NOT NULL DEFAULT 0,
             last_error      text,
-            -- PointsRemoved event ids already subtracted from points, so that a
-            -- republished removal is not subtracted twice.
-            removal_ids     uuid[] NOT NULL DEFAULT '{}',
             created_at      timestamptz NOT NULL DEFAULT now(),
             finished_at     timestamptz
         );
