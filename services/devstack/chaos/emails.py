@@ -1,9 +1,9 @@
 """The chaos run's email section: relay, notifier and SMTP sink, with the sink down a while.
 
 It runs only when ``services.notifier`` exists. Every award (a PointsEarned event
-that the notifier did not skip) must produce one email, unless a later removal
-took the whole award back before the email went out: the notifier then cancels
-the email, and the run checks that each cancelled email's award keeps no points.
+that the notifier did not skip) must produce one email. The exception is an
+award that a later removal took back in full before its email went out. The
+notifier cancels that email, and the run checks that the award keeps no points.
 A notifier killed after the SMTP server accepted an email but before it stored
 that the email was sent sends it again on restart, so duplicates are counted and
 explained, not failed.
