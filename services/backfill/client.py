@@ -38,7 +38,7 @@ def since_parameter(since: datetime) -> str:
     """Return ``since`` as the ``updated_at_min`` filter value, ISO 8601 with its offset.
 
     NOTE: the filter name and this time format are not checked against the real
-    API, which is out of reach here; the local imitation accepts them.
+    API, because it is out of reach here. The local imitation accepts them.
     """
     return since.isoformat()
 

@@ -44,7 +44,7 @@ def _numbers(value: str | None) -> list[float]:
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    """Return how long a 429 response asks the client to wait, or None when it names no time.
+    """Return how long a 429 response requests the client to wait, or None when it names none.
 
     ``Retry-After`` (seconds or an HTTP date) wins. Otherwise ``X-RateLimit-Reset``
     gives the seconds until each window resets (5 minutes, hour, day, comma- or

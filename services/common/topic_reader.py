@@ -29,7 +29,7 @@ async def read_topic(
     except Exception as error:
         await consumer.stop()
         raise ServiceUnavailableError(
-            f"Kafka at {bootstrap_servers} does not answer ({error!r}); "
+            f"Kafka at {bootstrap_servers} is not reachable ({error!r}); "
             "start the broker or set LOYALTY_KAFKA_BOOTSTRAP_SERVERS"
         ) from error
     try:

@@ -1,9 +1,9 @@
 """A local imitation of the platform's REST order list, for backfill tests and the demo.
 
 It serves ``/{language}/orders.json`` and ``/{language}/orders/count.json`` with
-Basic authentication, ``page`` and ``limit`` paging (at most 250), the
-``updated_at_min`` filter, the limit of 20 requests per second per shop, and
-switches that make it respond 429 with reset headers, or 500 for chosen pages.
+Basic authentication, ``page`` and ``limit`` paging (at most 250) and the
+``updated_at_min`` filter. It enforces the limit of 20 requests per second per
+shop. Switches make it respond 429 with reset headers, or 500 for chosen pages.
 """
 
 from __future__ import annotations

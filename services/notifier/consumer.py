@@ -27,13 +27,11 @@ from services.notifier.sender import EmailSender, Transport
 from services.notifier.settings import NotifierSettings
 from services.notifier.telemetry import start_email_counters
 from services.notifier.transport import SmtpTransport
+from services.rewarding.failures import Backoff
 from services.store.offsets import stored_offsets
 from services.telemetry.consumer import record_batch, record_consumed, record_lag, traced_batch
 
 logger = logging.getLogger(__name__)
-
-# Delay before a failed batch is fetched again from the stored offsets.
-RETRY_DELAY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 class NotifierService:
@@ -43,7 +41,7 @@ class NotifierService:
         self.settings = settings
         self._transport = transport or SmtpTransport(settings)
         self._pool: asyncpg.Pool | None = None
-        self._failures = 0
+        self._backoff = Backoff()
         self._stop_sender = asyncio.Event()
         self._sender_task: asyncio.Task[None] | None = None
         self.processor: NotifierProcessor | None = None
@@ -114,6 +112,7 @@ class NotifierService:
         batch = [to_inbound(record) for record in records]
         topic = self.settings.points_topic
         started = time.perf_counter()
+
         try:
             with traced_batch(topic, batch) as traced:
                 outcome = await self.processor.process(traced)
@@ -121,8 +120,7 @@ class NotifierService:
             raise
         except Exception:
             record_batch(topic, len(batch), time.perf_counter() - started, failed=True)
-            self._failures += 1
-            delay = RETRY_DELAY_SECONDS[min(self._failures, len(RETRY_DELAY_SECONDS)) - 1]
+            delay = self._backoff.next_delay()
             logger.exception(
                 "batch of %d points records failed; retrying from the stored offsets in %.1f s",
                 len(batch),
@@ -132,8 +130,10 @@ class NotifierService:
             await self._rewind({(r.topic, r.partition) for r in batch})
             await self._record_lag({})
             return
-        self._failures = 0
+
+        self._backoff.reset()
         await message.ack()
+
         record_batch(topic, len(batch), time.perf_counter() - started)
         record_consumed(topic, outcome.consumed, outcome.redelivered, outcome.dead_letters)
         await self._record_lag({})

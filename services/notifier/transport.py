@@ -14,7 +14,7 @@ from services.notifier.settings import NotifierSettings
 
 
 class DeliveryError(Exception):
-    """The SMTP server did not accept the message; ``reason`` says what it replied."""
+    """The SMTP server did not accept the message; ``reason`` is its reply."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

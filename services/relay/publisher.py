@@ -16,8 +16,9 @@ class PointsPublisher:
     """Writes batches of records to the points topic and returns once the broker acknowledged.
 
     With ``kafka_transactions`` on, each batch is one Kafka transaction under the
-    relay's transactional id, so a consumer reading committed records sees a
-    batch whole or not at all, and a second relay with the same id is fenced.
+    relay's transactional id. A consumer reading committed records then receives
+    a batch whole or not at all, and the broker fences a second relay with the
+    same id.
     """
 
     def __init__(self, settings: RelaySettings) -> None:

@@ -3,7 +3,7 @@
 ``position`` is a bigserial, so a transaction can commit a lower position after a
 higher one is already visible. The reader therefore only returns rows whose
 ``tx_id`` is below a horizon: the lowest id among the transactions that the
-current snapshot sees in progress, or the snapshot's xmax when there are none.
+current snapshot reports in progress, or the snapshot's xmax when there are none.
 Every transaction with a lower id has committed or rolled back, so no row can
 still appear before the checkpoint. Rows come in ``(tx_id, position)`` order,
 which is the order of the checkpoint, and ``balance_after`` is summed in the

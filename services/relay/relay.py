@@ -69,7 +69,7 @@ class Relay:
         try:
             checkpoint = await load_checkpoint(connection, self._settings.relay_name)
             logger.info(
-                "relay %s holds the lock, resuming after position %d (tx %d)",
+                "relay %s acquired the lock, resuming after position %d (tx %d)",
                 self._settings.relay_name,
                 checkpoint.position,
                 checkpoint.tx_id,

@@ -39,7 +39,7 @@ from services.telemetry.consumer import record_batch, record_lag, traced_batch
 logger = logging.getLogger(__name__)
 
 # Share of the shutdown timeout that an in-flight batch gets to finish before it
-# is cancelled; the rest is for leaving the group and closing connections.
+# is cancelled. The rest is for leaving the group and closing connections.
 BATCH_SHARE_OF_SHUTDOWN = 0.7
 
 
@@ -102,6 +102,7 @@ class RewardingService:
         batch = [to_inbound(record) for record in records]
         topic = self.settings.orders_topic
         started = time.perf_counter()
+
         try:
             with traced_batch(topic, batch) as traced:
                 outcome = await self.processor.process_concurrently(
@@ -127,8 +128,10 @@ class RewardingService:
             await asyncio.sleep(delay)
             await self._record_lag({})
             return
+
         self._backoff.reset()
         await self._commit_kafka(message)
+
         record_batch(topic, len(batch), time.perf_counter() - started)
         record_outcome(topic, outcome)
         await self._record_lag(outcome.next_offsets)
@@ -151,8 +154,8 @@ class RewardingService:
             await record_lag(consumer, self.settings.rewarding_group_id, next_offsets)
 
     async def _commit_kafka(self, message: KafkaMessage) -> None:
-        # PostgreSQL already holds the offsets, so a failed Kafka commit (the group
-        # is rebalancing, the broker is gone) loses nothing and is only logged.
+        # PostgreSQL already contains the offsets, so a failed Kafka commit (the
+        # group is rebalancing, the broker is gone) loses nothing and is only logged.
         try:
             await message.ack()
         except KafkaError as error:

@@ -1,4 +1,4 @@
-"""Which failures are transient, and how long to wait before trying again.
+"""Classification of failures as transient, and the backoff before trying again.
 
 A transient failure (the database or the broker is unreachable, a connection was
 terminated, a concurrent writer won) is not caused by the record being applied,

@@ -1,4 +1,4 @@
-"""What one batch of the rewarding consumer did."""
+"""Records and batch outcomes of the rewarding consumer."""
 
 from __future__ import annotations
 

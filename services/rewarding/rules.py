@@ -11,7 +11,7 @@ from schemas.orders import Amounts, PaymentStatus
 
 
 class AmountBasis(StrEnum):
-    """Which order total the points are computed from."""
+    """Order total that the points are computed from."""
 
     INCLUDING_TAX = "including_tax"
     EXCLUDING_TAX = "excluding_tax"

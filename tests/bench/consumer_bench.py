@@ -1,9 +1,9 @@
 """Rewarding consumer throughput, topic to committed ledger, against an asyncpg COPY baseline.
 
 Produces 50,000 ``OrderStatusChanged`` events for 5,000 customers onto a fresh
-topic, then starts the rewarding consumer as its own process and measures the
-rate at which committed offsets advance in PostgreSQL (each commit also contains
-the events and balances of its batch). The group join is excluded: timing
+topic. Then starts the rewarding consumer as its own process and measures the
+rate at which committed offsets advance in PostgreSQL. Each commit also contains
+the events and balances of its batch. The group join is excluded: timing
 starts at the first committed batch. The baseline inserts the same number of
 rows into a scratch table with COPY in the same run.
 """

@@ -41,7 +41,7 @@ class FaultInjector:
         self.counts = FaultCounts()
 
     async def kill_consumers(self, stop: asyncio.Event) -> None:
-        """Every 1.5 to 5 s stop a random consumer (mostly SIGKILL) and start it again."""
+        """Stop a random consumer every 1.5 to 5 s (mostly with SIGKILL) and start it again."""
         while not await _wait(stop, self._rng.uniform(1.5, 5.0)):
             victim = self._rng.choice(self._consumers)
             if self._rng.random() < 0.8:
@@ -55,7 +55,7 @@ class FaultInjector:
             await victim.start()
 
     async def terminate_connections(self, stop: asyncio.Event) -> None:
-        """Every 2 to 6 s terminate every other backend of the run's database."""
+        """Terminate every other backend of the run's database every 2 to 6 s."""
         while not await _wait(stop, self._rng.uniform(2.0, 6.0)):
             try:
                 connection = await asyncpg.connect(self._database_url)

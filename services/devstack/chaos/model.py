@@ -1,6 +1,6 @@
 """The reference model: the rewarding rules with default settings, rewritten plainly.
 
-It reads the order events in the order the topic holds them (one order's events
+It reads the order events in the order the topic stores them (one order's events
 share a partition) and returns the ledger entries each customer must have:
 floor(priceIncl) earned once per order when it becomes ``paid``, exactly that
 removed when it becomes ``cancelled``, duplicates and stale ``updatedAt`` ignored.

@@ -2,8 +2,9 @@
 
 Each order follows one of a few histories whose final balance does not depend on
 the order in which its webhooks arrive, so the expected balances are known
-before sending: a paid order earns floor(priceIncl), a paid and then cancelled
-order ends at zero whichever of the two arrives first (a late ``paid`` is stale).
+before sending. A paid order earns floor(priceIncl). A paid and then cancelled
+order ends at zero whichever of the two arrives first, because a late ``paid``
+is stale.
 """
 
 from __future__ import annotations
