@@ -51,6 +51,11 @@ def _report(result: ReplayResult) -> None:
             f"copied {result.merchants_copied} merchants and "
             f"{result.settings_events_copied} settings events from the source database"
         )
+    if result.source is not None:
+        console.print(
+            f"read {result.settings_activations_read} settings activations of the live group "
+            "from the source database"
+        )
     for letter in outcome.dead_letters:
         record = letter.record
         console.print(
@@ -118,8 +123,8 @@ def replay_command(
     if result.identical is False:
         errors.print(
             "[red]the replayed ledger differs from the source database's[/red]: the topic may "
-            "no longer hold every record, or settings changed while the records were first "
-            "consumed"
+            "no longer hold every record, the live consumer may still be consuming, or "
+            f"{live.rewarding_group_id!r} (LOYALTY_REWARDING_GROUP_ID) is not the live group"
         )
         raise typer.Exit(code=1)
     if result.identical:

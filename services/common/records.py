@@ -19,6 +19,14 @@ class InboundRecord:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
+RecordId = tuple[str, int, int]
+"""``(topic, partition, offset)`` of a record."""
+
+
+def record_id(record: InboundRecord) -> RecordId:
+    return (record.topic, record.partition, record.offset)
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     """A record that cannot be applied, with the reason."""

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 
 from services.common.db import Connection
+from services.common.records import RecordId
 from services.merchant_settings.store import load_settings
 from services.rewarding.rules import RewardRules
+from services.rewarding.rules_source import RulesRequest, per_merchant
 
 
 class StoredSettingsRulesSource:
-    """Reads each merchant's current settings in the batch's transaction.
+    """Decides each record with its merchant's current settings, read in the batch's transaction.
 
-    NOTE: a decision uses the settings current when its batch is processed, so a
-    record consumed before a settings change and replayed after it is decided
-    with different rules. Replays match the live ledger only while settings did
-    not change in between.
+    A settings change applies from the next batch on. The processor records, per
+    partition and merchant, the offset from which each settings version was used
+    (``settings_activations``), so a replay can decide every record with the
+    version this source gave it.
     """
 
     async def rules_for(
-        self, connection: Connection, merchant_ids: Iterable[str]
-    ) -> Mapping[str, RewardRules]:
-        settings = await load_settings(connection, merchant_ids)
-        return {merchant_id: value.rules() for merchant_id, value in settings.items()}
+        self, connection: Connection, requests: Sequence[RulesRequest]
+    ) -> Mapping[RecordId, RewardRules]:
+        settings = await load_settings(connection, {merchant_id for _, merchant_id in requests})
+        return per_merchant(
+            requests, {merchant_id: value.rules() for merchant_id, value in settings.items()}
+        )

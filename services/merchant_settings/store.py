@@ -53,6 +53,20 @@ async def load_settings(
     return {merchant_id: stored.get(merchant_id, DEFAULT_SETTINGS) for merchant_id in ids}
 
 
+async def settings_at_version(
+    connection: Connection, merchant_id: str, version: int
+) -> MerchantSettings | None:
+    """Return the merchant's settings at ``version``, or None when it was never set."""
+    if version == DEFAULT_SETTINGS.version:
+        return DEFAULT_SETTINGS
+    data = await connection.fetchval(
+        "SELECT data FROM events WHERE stream_id = $1 AND stream_version = $2",
+        settings_stream_id(merchant_id),
+        version - 1,
+    )
+    return None if data is None else MerchantSettings.model_validate(data["settings"])
+
+
 async def change_settings(
     connection: Connection,
     merchant_id: str,

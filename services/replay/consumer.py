@@ -1,7 +1,9 @@
 """Re-consuming the orders topic from the beginning with a new consumer group.
 
 Records go through the rewarding consumer's ``BatchProcessor``, so the target
-database gets exactly what the live consumer writes. The offsets live in the
+database gets exactly what the live consumer writes. The caller chooses the
+rules source: ``RecordedRulesSource`` decides each record with the settings
+version the live consumer used. The offsets live in the
 target database: a group with none there starts every partition at its
 beginning (``SeekToStoredOffsets``), and an interrupted replay resumes.
 
@@ -27,8 +29,8 @@ from services.common.errors import ConfigurationError, LoyaltyError, ServiceUnav
 from services.common.rebalance import SeekToStoredOffsets
 from services.common.records import DeadLetter, to_inbound
 from services.common.settings import RewardingSettings
-from services.merchant_settings.rules_source import StoredSettingsRulesSource
 from services.rewarding.processor import BatchProcessor
+from services.rewarding.rules_source import RulesSource
 from services.store.offsets import stored_offsets
 
 logger = logging.getLogger(__name__)
@@ -135,13 +137,14 @@ async def start_consumer(settings: RewardingSettings, pool: asyncpg.Pool) -> AIO
 async def consume_until_caught_up(
     settings: RewardingSettings,
     pool: asyncpg.Pool,
+    rules_source: RulesSource,
     listener: ReplayListener,
     timeout_seconds: float,
 ) -> ReplayOutcome:
     """Apply the topic's records to ``settings.database_url`` until caught up."""
     outcome = ReplayOutcome()
     group_id, topic = settings.rewarding_group_id, settings.orders_topic
-    processor = BatchProcessor(pool, group_id, StoredSettingsRulesSource(), DeadLetterList(outcome))
+    processor = BatchProcessor(pool, group_id, rules_source, DeadLetterList(outcome))
     consumer = await start_consumer(settings, pool)
     deadline = time.monotonic() + timeout_seconds
     try:

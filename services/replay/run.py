@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from services.common.db import create_pool, describe_database
 from services.common.errors import ConfigurationError
 from services.common.settings import RewardingSettings
+from services.merchant_settings.rules_source import StoredSettingsRulesSource
 from services.replay.consumer import ReplayListener, ReplayOutcome, consume_until_caught_up
 from services.replay.digest import LedgerDigest, ledger_digest
+from services.replay.recorded_rules import RecordedRulesSource, load_recorded_settings
 from services.replay.target import check_empty, copy_merchants, create_and_migrate
+from services.rewarding.rules_source import RulesSource
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class ReplayResult:
     resumed: bool
     merchants_copied: int
     settings_events_copied: int
+    settings_activations_read: int
     target: LedgerDigest
     source: LedgerDigest | None
     seconds: float
@@ -40,10 +44,11 @@ async def replay(
 ) -> ReplayResult:
     """Replay ``settings.orders_topic`` into ``settings.database_url`` as a new group.
 
-    With ``source_url``, the merchants and their settings are copied from there
-    first, so the decisions use the same settings, and the ledgers are compared
-    afterwards. Decisions use each merchant's current settings, so the ledgers
-    differ when settings changed after the source first consumed the records.
+    With ``source_url``, the live group's settings activations are read from
+    there, and the merchants and their settings are copied. Each record the live
+    group consumed is then decided with the settings version the live group used
+    for it. The ledgers are compared afterwards. Without ``source_url``,
+    decisions use each merchant's current settings in the target.
     """
     started = time.monotonic()
     target_url = settings.database_url
@@ -65,16 +70,25 @@ async def replay(
             resumed = await check_empty(
                 connection, settings.rewarding_group_id, settings.orders_topic
             )
-        merchants = settings_events = 0
+        merchants = settings_events = activations = 0
+        rules_source: RulesSource = StoredSettingsRulesSource()
         if source_url is not None:
             source_pool = await create_pool(source_url, max_size=1)
             try:
                 async with source_pool.acquire() as source, pool.acquire() as target:
+                    # Read before the copy, so every version they name is copied.
+                    recorded = await load_recorded_settings(
+                        source, live_group_id, settings.orders_topic
+                    )
                     merchants, settings_events = await copy_merchants(source, target)
             finally:
                 await source_pool.close()
+            activations = recorded.count
+            rules_source = RecordedRulesSource(recorded)
 
-        outcome = await consume_until_caught_up(settings, pool, listener, timeout_seconds)
+        outcome = await consume_until_caught_up(
+            settings, pool, rules_source, listener, timeout_seconds
+        )
 
         async with pool.acquire() as connection:
             target_digest = await ledger_digest(connection)
@@ -94,6 +108,7 @@ async def replay(
         resumed,
         merchants,
         settings_events,
+        activations,
         target_digest,
         source_digest,
         time.monotonic() - started,

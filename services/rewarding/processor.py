@@ -1,8 +1,9 @@
 """Applies a batch of order records to the event store in one transaction.
 
-The transaction appends the decided events, updates the projections and stores
-the next offsets, so a redelivered record finds its offset consumed and changes
-nothing. Records that cannot be applied are dead-lettered before the commit.
+The transaction appends the decided events, updates the projections and records
+the settings version each record was decided with. It also stores the next
+offsets, so a redelivered record finds its offset consumed and changes nothing.
+Records that cannot be applied are dead-lettered before the commit.
 
 A transient failure (see ``failures``) is raised to the consumer, which fetches
 the batch again. Any other failure is blamed on a record: the batch is applied
@@ -24,6 +25,7 @@ from schemas.order_events import parse_order_event
 from schemas.orders import OrderStatusChanged
 from schemas.points import PointsEarned, PointsRemoved
 from schemas.refunds import OrderRefunded
+from services.common.records import RecordId, record_id
 from services.rewarding.decider import decide
 from services.rewarding.event_log import Handled, log_handled
 from services.rewarding.events import (
@@ -47,6 +49,7 @@ from services.store.projections import (
     load_balances,
     upsert_customers,
 )
+from services.store.settings_activations import SettingsUse, record_activations
 from services.telemetry.propagation import trace_metadata
 
 logger = logging.getLogger(__name__)
@@ -58,9 +61,6 @@ MAX_REASON_CHARS = 2000
 
 # Attempts at a record that fails on its own before it is dead-lettered.
 RECORD_ATTEMPTS = 3
-
-RecordId = tuple[str, int, int]
-
 
 OrderEvent = OrderStatusChanged | OrderRefunded
 
@@ -157,7 +157,7 @@ class BatchProcessor:
             f"{type(failure).__name__}: {failure}"
         )[:MAX_REASON_CHARS]
         letter = DeadLetter(record, type(failure).__name__, reason)
-        return await self._apply([record], {_record_id(record): letter})
+        return await self._apply([record], {record_id(record): letter})
 
     async def _apply(
         self,
@@ -170,7 +170,7 @@ class BatchProcessor:
             return outcome
         rejected = rejected or {}
         parsed = [
-            (record, rejected.get(_record_id(record)) or parse_record(record)) for record in records
+            (record, rejected.get(record_id(record)) or parse_record(record)) for record in records
         ]
 
         async with self._pool.acquire() as connection, connection.transaction():
@@ -184,10 +184,13 @@ class BatchProcessor:
             ]
             outcome.redelivered = len(parsed) - len(fresh)
 
-            events = [item for _, item in fresh if not isinstance(item, DeadLetter)]
-            known = await existing_merchant_ids(connection, (e.merchant_id for e in events))
-            rules = await self._rules_source.rules_for(connection, known)
-            histories = await load_streams(connection, {e.stream_id for e in events})
+            events = [(r, item) for r, item in fresh if not isinstance(item, DeadLetter)]
+            known = await existing_merchant_ids(connection, (e.merchant_id for _, e in events))
+            rules = await self._rules_source.rules_for(
+                connection,
+                [(record_id(r), e.merchant_id) for r, e in events if e.merchant_id in known],
+            )
+            histories = await load_streams(connection, {e.stream_id for _, e in events})
             states = {stream_id: fold(history) for stream_id, history in histories.items()}
             # The balances the clamp policy compares against, kept current within
             # the batch. Merchants with the allow policy need none.
@@ -195,8 +198,8 @@ class BatchProcessor:
                 connection,
                 {
                     key
-                    for event in events
-                    if _clamps(rules.get(event.merchant_id))
+                    for r, event in events
+                    if _clamps(rules.get(record_id(r)))
                     and (key := _holder(states.get(event.stream_id, OrderState()), event))
                 },
             )
@@ -204,6 +207,7 @@ class BatchProcessor:
             new_events: list[NewEvent] = []
             handled: list[Handled] = []
             profiles: list[CustomerProfile] = []
+            uses: list[SettingsUse] = []
             for record, item in fresh:
                 if isinstance(item, DeadLetter):
                     outcome.dead_letters.append(item)
@@ -220,10 +224,20 @@ class BatchProcessor:
                     continue
                 state = states.get(item.stream_id, OrderState())
                 holder = _holder(state, item)
+                record_rules = rules[record_id(record)]
+                uses.append(
+                    SettingsUse(
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        item.merchant_id,
+                        record_rules.version,
+                    )
+                )
                 decided = decide(
                     state,
                     item,
-                    rules[item.merchant_id],
+                    record_rules,
                     balance=balances.get(holder, 0) if holder else None,
                 )
                 for event in decided:
@@ -255,6 +269,7 @@ class BatchProcessor:
             outcome.events_appended = len(positions)
             await add_to_balances(connection, _balance_deltas(new_events, positions))
             await upsert_customers(connection, profiles)
+            await record_activations(connection, self._group_id, uses)
 
             if outcome.dead_letters:
                 await self._dead_letter_sink(outcome.dead_letters)
@@ -263,10 +278,6 @@ class BatchProcessor:
             await save_offsets(connection, self._group_id, outcome.next_offsets)
         log_handled(handled)
         return outcome
-
-
-def _record_id(record: InboundRecord) -> RecordId:
-    return (record.topic, record.partition, record.offset)
 
 
 def _where(record: InboundRecord) -> dict[str, object]:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import asyncpg
 import pytest
 
 from services.common.db import Connection
+from services.common.records import RecordId
 from services.common.settings import CommonSettings
 from services.merchant_settings.rules_source import StoredSettingsRulesSource
 from services.rewarding.consumer import RewardingService
 from services.rewarding.processor import RECORD_ATTEMPTS
 from services.rewarding.rules import RewardRules
+from services.rewarding.rules_source import RulesRequest
 from tests.support.kafka import read_topic, wait_until
 from tests.support.pipeline import (
     expected_entries,
@@ -40,15 +42,14 @@ class FailingRules:
         self._rules = StoredSettingsRulesSource()
 
     async def rules_for(
-        self, connection: Connection, merchant_ids: Iterable[str]
-    ) -> Mapping[str, RewardRules]:
-        merchant_ids = list(merchant_ids)
-        if self.merchant_id in merchant_ids:
+        self, connection: Connection, requests: Sequence[RulesRequest]
+    ) -> Mapping[RecordId, RewardRules]:
+        if any(merchant_id == self.merchant_id for _, merchant_id in requests):
             self.calls += 1
             if self.remaining > 0:
                 self.remaining -= 1
                 raise self.error
-        return await self._rules.rules_for(connection, merchant_ids)
+        return await self._rules.rules_for(connection, requests)
 
 
 @pytest.fixture

@@ -157,6 +157,131 @@ async def source(settings: CommonSettings, unique: str) -> AsyncIterator[tuple[s
         yield url, len(events)
 
 
+def events_after_change(unique: str) -> list[OrderStatusChanged]:
+    """Return new paid orders, and cancellations of orders paid before the settings change."""
+    events: list[OrderStatusChanged] = []
+    for merchant in (f"a-{unique}", f"b-{unique}"):
+        for number in range(6):
+            events.append(
+                order_event(
+                    "paid",
+                    order_id=f"{merchant}-late-{number}",
+                    merchant_id=merchant,
+                    customer_key=f"c{number % 4}",
+                    minutes=100 + number,
+                    total=f"{30 + number}.00",
+                )
+            )
+        for number in (0, 1, 3, 4):
+            events.append(
+                order_event(
+                    "cancelled",
+                    order_id=f"{merchant}-{number}",
+                    merchant_id=merchant,
+                    customer_key=f"c{number % 4}",
+                    minutes=120 + number,
+                    total=f"{20 + number}.50",
+                )
+            )
+    return events
+
+
+@pytest.fixture
+async def changed_source(
+    settings: CommonSettings, unique: str
+) -> AsyncIterator[tuple[str, int, str]]:
+    """A database whose live consumer saw both merchants' settings change mid-topic.
+
+    The change raises merchant a's rate and stops its cancellations from removing
+    points, and halves merchant b's rate. It happens while the consumer runs,
+    between two halves of the topic.
+    """
+    group = f"live-{unique}"
+    async with fresh_database() as url:
+        pool = await create_pool(url, max_size=1)
+        publisher = OrderEventPublisher(IngestSettings(**settings.model_dump()))
+        live = RewardingService(
+            RewardingSettings(
+                **{**settings.model_dump(), "database_url": url}, rewarding_group_id=group
+            )
+        )
+        try:
+            await register(pool, f"a-{unique}", 1)
+            await register(pool, f"b-{unique}", 2)
+            await live.app.start()
+            before = topic_events(unique)
+            for event in before:
+                await publisher.publish(event)
+            await consumed(url, group, settings.orders_topic, len(before))
+            changes = {
+                f"a-{unique}": {"points_per_unit": "3", "cancel_statuses": []},
+                f"b-{unique}": {"points_per_unit": "0.5"},
+            }
+            async with pool.acquire() as connection, connection.transaction():
+                for merchant_id, change in changes.items():
+                    await change_settings(
+                        connection,
+                        merchant_id,
+                        change,
+                        actor="ops@example.com",
+                        changed_at=datetime(2026, 12, 2, tzinfo=UTC),
+                    )
+            after = events_after_change(unique)
+            for event in after:
+                await publisher.publish(event)
+            await consumed(url, group, settings.orders_topic, len(before) + len(after))
+        finally:
+            await live.app.stop()
+            await publisher.close()
+            await pool.close()
+        yield url, len(before) + len(after), group
+
+
+async def test_replay_follows_recorded_settings(
+    settings: CommonSettings, changed_source: tuple[str, int, str], unique: str
+) -> None:
+    source_url, records, live_group = changed_source
+    async with fresh_database() as recorded_url, fresh_database() as current_url:
+        recorded = await replay(
+            replay_settings(settings, recorded_url, f"replay-{unique}", batch_max_records=1),
+            source_url,
+            live_group,
+            Quiet(),
+            60,
+        )
+        # Naming another group as the live one leaves no activations to follow,
+        # so every record is decided with the current settings.
+        current = await replay(
+            replay_settings(settings, current_url, f"current-{unique}"),
+            source_url,
+            "not-the-live-group",
+            Quiet(),
+            60,
+        )
+        recorded_ledger = await ledger(recorded_url)
+    source_ledger = await ledger(source_url)
+    pool = await create_pool(source_url, max_size=1)
+    try:
+        versions = await pool.fetch(
+            "SELECT merchant_id, array_agg(DISTINCT settings_version) AS versions "
+            "FROM settings_activations WHERE group_id = $1 GROUP BY merchant_id",
+            live_group,
+        )
+    finally:
+        await pool.close()
+
+    assert {row["merchant_id"]: sorted(row["versions"]) for row in versions} == {
+        f"a-{unique}": [1, 2],
+        f"b-{unique}": [1, 2],
+    }
+    assert sum(recorded.outcome.next_offsets.values()) == records
+    assert recorded.settings_activations_read >= 4
+    assert recorded_ledger == source_ledger
+    assert recorded.identical is True
+    assert current.settings_activations_read == 0
+    assert current.identical is False
+
+
 def replay_settings(
     settings: CommonSettings, url: str, group: str, **overrides: Any
 ) -> RewardingSettings:
