@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -51,13 +52,14 @@ def _progress() -> Progress:
     )
 
 
-def _run(work: Callable[[Connection, ProgressListener], Awaitable[T]]) -> T:
+def _run(work: Callable[[asyncpg.Pool, Connection, ProgressListener], Awaitable[T]]) -> T:
     async def run() -> T:
-        pool = await create_pool(CommonSettings().database_url, max_size=1)
+        # A rebuild uses a second connection of the pool to compute projections concurrently.
+        pool = await create_pool(CommonSettings().database_url, max_size=2)
         try:
             async with pool.acquire() as connection:
                 with _progress() as progress:
-                    return await work(connection, ProgressListener(progress))
+                    return await work(pool, connection, ProgressListener(progress))
         finally:
             await pool.close()
 
@@ -71,7 +73,9 @@ def _run(work: Callable[[Connection, ProgressListener], Awaitable[T]]) -> T:
 @app.command("rebuild")
 def rebuild_command() -> None:
     """Truncate every projection and rebuild it from the event store, in one transaction."""
-    result: RebuildResult = _run(lambda connection, listener: rebuild(connection, listener))
+    result: RebuildResult = _run(
+        lambda pool, connection, listener: rebuild(connection, listener, connect=pool.acquire)
+    )
     table = Table(title=f"projections rebuilt from {result.events} events")
     for column in ("projection", "rows before", "rows after", "checksum after", "seconds"):
         table.add_column(column, overflow="fold")
@@ -102,7 +106,7 @@ def verify_command() -> None:
     Exits with status 1 when a projection differs from what the event store gives.
     """
     differences: list[TableDifference] = _run(
-        lambda connection, listener: verify(connection, listener)
+        lambda _pool, connection, listener: verify(connection, listener)
     )
     if not differences:
         console.print("every projection matches the event store")

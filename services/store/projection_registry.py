@@ -8,7 +8,7 @@ added to ``RECORDED_EVENT_TYPES`` joins the right projection without a change he
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,15 @@ class Projection:
     def insert_sql(self, target: str) -> str:
         """Return the statement that fills ``target`` (this table or a copy of it)."""
         return f"INSERT INTO {target} ({', '.join(self.columns)})\n{self.select_sql}"
+
+    def typed_select_sql(self, column_types: Mapping[str, str]) -> str:
+        """Return the ``SELECT`` with each column cast to its type in ``column_types``.
+
+        Binary ``COPY`` into the table casts nothing, so each value must have the
+        column's exact type. ``sum`` of ``bigint``, for example, returns ``numeric``.
+        """
+        casts = ", ".join(f"q.{column}::{column_types[column]}" for column in self.columns)
+        return f"SELECT {casts}\nFROM ({self.select_sql}) AS q ({', '.join(self.columns)})"
 
 
 def balance_signs() -> dict[str, int]:

@@ -230,7 +230,7 @@ async def time_rebuild(pool: asyncpg.Pool) -> tuple[RebuildResult, bool]:
     unchanged = True
     for run in range(RUNS + 1):
         async with pool.acquire() as connection:
-            result = await rebuild(connection)
+            result = await rebuild(connection, connect=pool.acquire)
         # The first run fills empty projections; later runs must leave them as they were.
         if run == 0:
             continue

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
 from typer.testing import CliRunner
 
 from services.cli.main import app
-from services.common.db import create_pool
+from services.common.db import Connection, create_pool
 from services.store.rebuild import checksums, rebuild, verify
-from tests.support.history import fresh_database, fresh_pool, load_varied_history
+from tests.support.history import apply, fresh_database, fresh_pool, load_varied_history
+from tests.unit.factories import order_event
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +50,7 @@ async def test_rebuild_keeps_checksums(history_pool: asyncpg.Pool) -> None:
     live = await snapshot(history_pool)
 
     async with history_pool.acquire() as connection:
-        result = await rebuild(connection)
+        result = await rebuild(connection, connect=history_pool.acquire)
 
     assert result.before == result.after
     assert await snapshot(history_pool) == live
@@ -58,7 +60,7 @@ async def test_rebuild_keeps_checksums(history_pool: asyncpg.Pool) -> None:
 
 async def test_rebuild_balances_match_decisions(history_pool: asyncpg.Pool) -> None:
     async with history_pool.acquire() as connection:
-        await rebuild(connection)
+        await rebuild(connection, connect=history_pool.acquire)
 
     rows = await history_pool.fetch(
         "SELECT customer_key, points FROM balances WHERE merchant_id = 'm-a' ORDER BY 1"
@@ -87,7 +89,7 @@ async def test_rebuild_repairs_drift(history_pool: asyncpg.Pool) -> None:
     await history_pool.execute("DELETE FROM customers WHERE customer_key = '505'")
 
     async with history_pool.acquire() as connection:
-        result = await rebuild(connection)
+        result = await rebuild(connection, connect=history_pool.acquire)
 
     assert result.before != result.after
     points = await history_pool.fetchval(
@@ -98,6 +100,74 @@ async def test_rebuild_repairs_drift(history_pool: asyncpg.Pool) -> None:
         await history_pool.fetchval("SELECT count(*) FROM customers WHERE customer_key = '505'")
         == 2
     )
+
+
+async def test_consumer_batch_waits_for_rebuild(history_url: str) -> None:
+    """A batch that starts while the projections are locked commits after the rebuild, on top."""
+    # The rebuild, its helper, the batch and the lock polling each take a connection.
+    pool = await create_pool(history_url, max_size=4)
+    batch = [
+        order_event(
+            "paid", order_id="m-a-9", customer_key="502", total="50.00", minutes=60, merchant_id="m-a"
+        )
+    ]
+    batches: list[asyncio.Task[None]] = []
+    waiting_sessions: list[int] = []
+
+    @asynccontextmanager
+    async def connect_while_batch_waits() -> AsyncIterator[Connection]:
+        # rebuild opens the helper after the TRUNCATE, while it holds the projection locks.
+        batches.append(asyncio.create_task(apply(pool, batch, group_id="during-rebuild")))
+        waiting_sessions.append(await _sessions_waiting_for_lock(pool))
+        async with pool.acquire() as helper:
+            yield helper
+
+    try:
+        async with pool.acquire() as connection:
+            result = await rebuild(connection, connect=connect_while_batch_waits)
+        await batches[0]
+        async with pool.acquire() as connection:
+            differences = await verify(connection)
+        points = await pool.fetchval(
+            "SELECT points FROM balances WHERE merchant_id = 'm-a' AND customer_key = '502'"
+        )
+        events = await pool.fetchval("SELECT count(*) FROM events")
+    finally:
+        await pool.close()
+
+    assert waiting_sessions == [1]
+    assert result.after == result.before
+    assert events > result.events
+    assert points > 120
+    assert differences == []
+
+
+async def test_rebuild_rolls_back_on_helper_failure(history_pool: asyncpg.Pool) -> None:
+    live = await snapshot(history_pool)
+
+    @asynccontextmanager
+    async def failing_connect() -> AsyncIterator[Connection]:
+        raise ConnectionRefusedError("helper connection refused")
+        yield  # pragma: no cover
+
+    async with history_pool.acquire() as connection:
+        with pytest.raises(ConnectionRefusedError, match="helper connection refused"):
+            await rebuild(connection, connect=failing_connect)
+
+    assert await snapshot(history_pool) == live
+
+
+async def _sessions_waiting_for_lock(pool: asyncpg.Pool) -> int:
+    """Return how many sessions of the database wait for a lock, polling for up to 10 s."""
+    for _ in range(200):
+        waiting: int = await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        if waiting:
+            return waiting
+        await asyncio.sleep(0.05)
+    return 0
 
 
 async def test_verify_matches_consistent_projections(history_pool: asyncpg.Pool) -> None:
