@@ -13,7 +13,7 @@ from services.backfill.runner import BackfillListener, BackfillResult, run_backf
 from services.backfill.settings import BackfillSettings
 from services.common.db import create_pool
 from services.common.errors import ConfigurationError, LoyaltyError
-from services.store.merchants import find_by_id
+from services.store.merchants import find_by_id, not_registered
 
 
 async def backfill(
@@ -40,9 +40,7 @@ async def backfill(
     try:
         merchant = await find_by_id(pool, merchant_id)
         if merchant is None:
-            raise LoyaltyError(
-                f"merchant {merchant_id!r} is not registered; add it with 'loyalty merchant add'"
-            )
+            raise LoyaltyError(not_registered(merchant_id))
         try:
             base_url = settings.api_url(merchant.cluster_id, language)
         except ValueError as error:

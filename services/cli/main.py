@@ -24,7 +24,7 @@ from services.common.kafka import create_topics
 from services.common.settings import CommonSettings
 from services.store import migrate
 from services.store.ledger import read_ledger
-from services.store.merchants import Merchant, MerchantExistsError, add_merchant
+from services.store.merchants import Merchant, MerchantExistsError, add_merchant, not_registered
 
 app = typer.Typer(help="Operate the loyalty ledger.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -141,9 +141,7 @@ def balance(
     except LoyaltyError as error:
         raise fail(str(error)) from error
     if ledger is None:
-        raise fail(
-            f"merchant {merchant_id!r} is not registered; add it with 'loyalty merchant add'"
-        )
+        raise fail(not_registered(merchant_id))
     from services.store.ledger import Ledger
 
     assert isinstance(ledger, Ledger)

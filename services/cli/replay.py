@@ -38,24 +38,29 @@ def _digest_line(label: str, digest: LedgerDigest) -> str:
     )
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _report(result: ReplayResult) -> None:
     outcome = result.outcome
-    verb = "resumed and consumed" if result.resumed else "consumed"
-    console.print(
-        f"{verb} {outcome.records} records in {result.seconds:.1f} s ({outcome.redelivered} "
-        "fetched again after a rebalance and skipped), appended "
-        f"{outcome.events_appended} events; next offsets per partition {outcome.next_offsets}"
-    )
     if result.merchants_copied or result.settings_events_copied:
         console.print(
-            f"copied {result.merchants_copied} merchants and "
-            f"{result.settings_events_copied} settings events from the source database"
+            f"copied {_count(result.merchants_copied, 'merchant')} and "
+            f"{_count(result.settings_events_copied, 'settings event')} from the source database"
         )
     if result.source is not None:
         console.print(
-            f"read {result.settings_activations_read} settings activations of the live group "
-            "from the source database"
+            f"read {_count(result.settings_activations_read, 'settings activation')} of the "
+            "live group from the source database"
         )
+    verb = "resumed and consumed" if result.resumed else "consumed"
+    console.print(
+        f"{verb} {_count(outcome.records, 'record')} in {result.seconds:.1f} s "
+        f"({outcome.redelivered} fetched again after a rebalance and skipped), appended "
+        f"{_count(outcome.events_appended, 'event')}; next offsets per partition "
+        f"{outcome.next_offsets}"
+    )
     for letter in outcome.dead_letters:
         record = letter.record
         console.print(
@@ -123,7 +128,8 @@ def replay_command(
     if result.identical is False:
         errors.print(
             "[red]the replayed ledger differs from the source database's[/red]: the topic may "
-            "no longer hold every record, the live consumer may still be consuming, or "
+            "no longer hold every record (a broker that keeps topics in memory, such as the "
+            "local stack's, loses them on restart), the live consumer may still be consuming, or "
             f"{live.rewarding_group_id!r} (LOYALTY_REWARDING_GROUP_ID) is not the live group"
         )
         raise typer.Exit(code=1)

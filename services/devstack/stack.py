@@ -232,16 +232,20 @@ def _require_free(name: str, port: int) -> None:
 
 
 async def _forget_consumer_offsets(url: str) -> None:
-    """Delete the stored consumer offsets, because Tansu starts with empty topics.
+    """Delete the stored consumer offsets and settings activations; Tansu starts empty.
 
     Offsets stored against an earlier broker run point past the end of the new,
     empty partitions, so a consumer resuming there would skip the new records.
+    Settings activations name offsets of the earlier run, so a replay would
+    apply them to the new records at the same offsets.
     """
     import asyncpg
 
     connection = await asyncpg.connect(url)
     try:
-        await connection.execute("DELETE FROM consumer_offsets")
+        async with connection.transaction():
+            await connection.execute("DELETE FROM consumer_offsets")
+            await connection.execute("DELETE FROM settings_activations")
     finally:
         await connection.close()
 

@@ -18,7 +18,7 @@ from services.merchant_settings.errors import (
 )
 from services.merchant_settings.model import MerchantSettings
 from services.merchant_settings.store import change_settings, load_settings, settings_stream_id
-from services.store.merchants import find_by_id
+from services.store.merchants import find_by_id, not_registered
 
 
 async def show_settings(pool: asyncpg.Pool, merchant_id: str) -> MerchantSettings:
@@ -86,6 +86,4 @@ async def update_settings(
 
 async def _require_merchant(connection: Queryable, merchant_id: str) -> None:
     if await find_by_id(connection, merchant_id) is None:
-        raise MerchantNotFoundError(
-            f"merchant {merchant_id!r} is not registered; add it with 'loyalty merchant add'"
-        )
+        raise MerchantNotFoundError(not_registered(merchant_id))

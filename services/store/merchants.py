@@ -10,6 +10,15 @@ import asyncpg
 from services.common.db import Connection, Queryable
 
 
+def not_registered(merchant_id: str) -> str:
+    """Return the error message for a merchant id that no registered shop has."""
+    return (
+        f"merchant {merchant_id!r} is not registered; merchant ids have the form "
+        "ls-<cluster>-<shop id>, such as ls-eu1-12345. Register a shop with "
+        "'loyalty merchant add'"
+    )
+
+
 @dataclass(frozen=True)
 class Merchant:
     """A registered shop."""

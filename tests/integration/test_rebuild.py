@@ -108,7 +108,12 @@ async def test_consumer_batch_waits_for_rebuild(history_url: str) -> None:
     pool = await create_pool(history_url, max_size=4)
     batch = [
         order_event(
-            "paid", order_id="m-a-9", customer_key="502", total="50.00", minutes=60, merchant_id="m-a"
+            "paid",
+            order_id="m-a-9",
+            customer_key="502",
+            total="50.00",
+            minutes=60,
+            merchant_id="m-a",
         )
     ]
     batches: list[asyncio.Task[None]] = []
