@@ -51,8 +51,9 @@ def _report(result: ReplayResult) -> None:
         )
     if result.source is not None:
         console.print(
-            f"read {_count(result.settings_activations_read, 'settings activation')} of the "
-            "live group from the source database"
+            f"read {_count(result.settings_activations_read, 'settings activation')} and "
+            f"{_count(result.live_dead_letters_read, 'dead-lettered record')} of the live group "
+            "from the source database"
         )
     verb = "resumed and consumed" if result.resumed else "consumed"
     console.print(

@@ -232,12 +232,12 @@ def _require_free(name: str, port: int) -> None:
 
 
 async def _forget_consumer_offsets(url: str) -> None:
-    """Delete the stored consumer offsets and settings activations; Tansu starts empty.
+    """Delete the consumer offsets and other rows that name offsets, as Tansu starts empty.
 
     Offsets stored against an earlier broker run point past the end of the new,
     empty partitions, so a consumer resuming there would skip the new records.
-    Settings activations name offsets of the earlier run, so a replay would
-    apply them to the new records at the same offsets.
+    Settings activations and dead-lettered records name offsets of the earlier
+    run, so a replay would apply them to the new records at the same offsets.
     """
     import asyncpg
 
@@ -246,6 +246,7 @@ async def _forget_consumer_offsets(url: str) -> None:
         async with connection.transaction():
             await connection.execute("DELETE FROM consumer_offsets")
             await connection.execute("DELETE FROM settings_activations")
+            await connection.execute("DELETE FROM dead_lettered_records")
     finally:
         await connection.close()
 

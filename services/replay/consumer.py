@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -27,7 +27,7 @@ from aiokafka.errors import KafkaError
 
 from services.common.errors import ConfigurationError, LoyaltyError, ServiceUnavailableError
 from services.common.rebalance import SeekToStoredOffsets
-from services.common.records import DeadLetter, to_inbound
+from services.common.records import DeadLetter, RecordId, to_inbound
 from services.common.settings import RewardingSettings
 from services.rewarding.processor import BatchProcessor
 from services.rewarding.rules_source import RulesSource
@@ -138,13 +138,19 @@ async def consume_until_caught_up(
     settings: RewardingSettings,
     pool: asyncpg.Pool,
     rules_source: RulesSource,
+    rejections: Mapping[RecordId, tuple[str, str]],
     listener: ReplayListener,
     timeout_seconds: float,
 ) -> ReplayOutcome:
-    """Apply the topic's records to ``settings.database_url`` until caught up."""
+    """Apply the topic's records to ``settings.database_url`` until caught up.
+
+    The records in ``rejections`` are dead-lettered with their error type and reason.
+    """
     outcome = ReplayOutcome()
     group_id, topic = settings.rewarding_group_id, settings.orders_topic
-    processor = BatchProcessor(pool, group_id, rules_source, DeadLetterList(outcome))
+    processor = BatchProcessor(
+        pool, group_id, rules_source, DeadLetterList(outcome), rejections=rejections
+    )
     consumer = await start_consumer(settings, pool)
     deadline = time.monotonic() + timeout_seconds
     try:

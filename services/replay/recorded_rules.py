@@ -2,12 +2,12 @@
 
 The live consumer decides a batch with each merchant's settings current at
 that moment, and records from which offset of each partition it used each
-version (``settings_activations``). A replay reads those activations and the
-live group's offsets from the source database in one snapshot. A record the
-live group had consumed is decided with the version in effect at its offset.
-Other records get the merchant's current settings, as the live consumer would
-give them: those it had not consumed, and those it dead-lettered before any
-activation of their partition and merchant.
+version (``settings_activations``) and which records it dead-lettered
+(``dead_lettered_records``). A replay reads both and the live group's offsets
+from the source database in one snapshot. It dead-letters the records the live
+group dead-lettered. A record the live group had consumed is decided with the
+version in effect at its offset. Records it had not consumed get the merchant's
+current settings, as the live consumer would give them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from services.merchant_settings.rules_source import StoredSettingsRulesSource
 from services.merchant_settings.store import settings_at_version
 from services.rewarding.rules import RewardRules
 from services.rewarding.rules_source import RulesRequest
+from services.store.dead_lettered import load_dead_lettered
 from services.store.offsets import stored_offsets
 from services.store.settings_activations import ActivationKey, load_activations
 
@@ -55,17 +56,26 @@ class RecordedSettings:
         return steps[index][1] if index >= 0 else None
 
 
-async def load_recorded_settings(
-    connection: Connection, group_id: str, topic: str
-) -> RecordedSettings:
-    """Read the activations and offsets of ``group_id`` on ``topic`` in one snapshot."""
+@dataclass(frozen=True)
+class LiveHistory:
+    """The live group's settings activations and dead letters, which a replay follows."""
+
+    settings: RecordedSettings
+    dead_letters: Mapping[RecordId, tuple[str, str]]
+    """Per record the live group dead-lettered, the error type and reason."""
+
+
+async def load_live_history(connection: Connection, group_id: str, topic: str) -> LiveHistory:
+    """Read the activations, offsets and dead letters of ``group_id`` on ``topic`` at once."""
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         activations = await load_activations(connection, group_id, topic)
         offsets = await stored_offsets(connection, group_id, topic)
+        dead_letters = await load_dead_lettered(connection, group_id, topic)
     steps: dict[ActivationKey, list[tuple[int, int]]] = defaultdict(list)
     for activation in activations:
         steps[activation.key].append((activation.from_offset, activation.version))
-    return RecordedSettings({key: tuple(value) for key, value in steps.items()}, offsets)
+    settings = RecordedSettings({key: tuple(value) for key, value in steps.items()}, offsets)
+    return LiveHistory(settings, dead_letters)
 
 
 class RecordedRulesSource:

@@ -11,7 +11,12 @@ from services.common.settings import RewardingSettings
 from services.merchant_settings.rules_source import StoredSettingsRulesSource
 from services.replay.consumer import ReplayListener, ReplayOutcome, consume_until_caught_up
 from services.replay.digest import LedgerDigest, ledger_digest
-from services.replay.recorded_rules import RecordedRulesSource, load_recorded_settings
+from services.replay.recorded_rules import (
+    LiveHistory,
+    RecordedRulesSource,
+    RecordedSettings,
+    load_live_history,
+)
 from services.replay.target import check_empty, copy_merchants, create_and_migrate
 from services.rewarding.rules_source import RulesSource
 
@@ -25,6 +30,7 @@ class ReplayResult:
     merchants_copied: int
     settings_events_copied: int
     settings_activations_read: int
+    live_dead_letters_read: int
     target: LedgerDigest
     source: LedgerDigest | None
     seconds: float
@@ -44,11 +50,13 @@ async def replay(
 ) -> ReplayResult:
     """Replay ``settings.orders_topic`` into ``settings.database_url`` as a new group.
 
-    With ``source_url``, the live group's settings activations are read from
-    there, and the merchants and their settings are copied. Each record the live
-    group consumed is then decided with the settings version the live group used
-    for it. The ledgers are compared afterwards. Without ``source_url``,
-    decisions use each merchant's current settings in the target.
+    With ``source_url``, the live group's settings activations and the records
+    it dead-lettered are read from there, and the merchants and their settings
+    are copied. The replay dead-letters the records the live group
+    dead-lettered, and decides each other record the live group consumed with
+    the settings version the live group used for it. The ledgers are compared
+    afterwards. Without ``source_url``, decisions use each merchant's current
+    settings in the target.
     """
     started = time.monotonic()
     target_url = settings.database_url
@@ -70,24 +78,22 @@ async def replay(
             resumed = await check_empty(
                 connection, settings.rewarding_group_id, settings.orders_topic
             )
-        merchants = settings_events = activations = 0
+        merchants = settings_events = 0
+        live = LiveHistory(RecordedSettings({}, {}), {})
         rules_source: RulesSource = StoredSettingsRulesSource()
         if source_url is not None:
             source_pool = await create_pool(source_url, max_size=1)
             try:
                 async with source_pool.acquire() as source, pool.acquire() as target:
                     # Read before the copy, so every version they name is copied.
-                    recorded = await load_recorded_settings(
-                        source, live_group_id, settings.orders_topic
-                    )
+                    live = await load_live_history(source, live_group_id, settings.orders_topic)
                     merchants, settings_events = await copy_merchants(source, target)
             finally:
                 await source_pool.close()
-            activations = recorded.count
-            rules_source = RecordedRulesSource(recorded)
+            rules_source = RecordedRulesSource(live.settings)
 
         outcome = await consume_until_caught_up(
-            settings, pool, rules_source, listener, timeout_seconds
+            settings, pool, rules_source, live.dead_letters, listener, timeout_seconds
         )
 
         async with pool.acquire() as connection:
@@ -108,7 +114,8 @@ async def replay(
         resumed,
         merchants,
         settings_events,
-        activations,
+        live.settings.count,
+        len(live.dead_letters),
         target_digest,
         source_digest,
         time.monotonic() - started,

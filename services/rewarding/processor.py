@@ -3,7 +3,8 @@
 The transaction appends the decided events, updates the projections and records
 the settings version each record was decided with. It also stores the next
 offsets, so a redelivered record finds its offset consumed and changes nothing.
-Records that cannot be applied are dead-lettered before the commit.
+Records that cannot be applied are dead-lettered before the commit, and their
+positions are stored in the transaction.
 
 A transient failure (see ``failures``) is raised to the consumer, which fetches
 the batch again. Any other failure is blamed on a record: the batch is applied
@@ -39,6 +40,7 @@ from services.rewarding.records import BatchOutcome, DeadLetter, InboundRecord
 from services.rewarding.rules import NegativeBalancePolicy, RewardRules
 from services.rewarding.rules_source import RulesSource
 from services.rewarding.state import OrderState, fold
+from services.store.dead_lettered import record_dead_letters
 from services.store.event_store import NewEvent, append, load_streams
 from services.store.merchants import existing_merchant_ids
 from services.store.offsets import lock_offsets, offsets_after, save_offsets
@@ -77,7 +79,12 @@ def parse_record(record: InboundRecord) -> OrderEvent | DeadLetter:
 
 
 class BatchProcessor:
-    """Decides and stores a batch of order records atomically."""
+    """Decides and stores a batch of order records atomically.
+
+    ``rejections`` names records to dead-letter without reading them, with the
+    error type and reason. A replay passes the records the live group
+    dead-lettered.
+    """
 
     def __init__(
         self,
@@ -87,12 +94,14 @@ class BatchProcessor:
         dead_letter_sink: DeadLetterSink,
         *,
         record_attempts: int = RECORD_ATTEMPTS,
+        rejections: Mapping[RecordId, tuple[str, str]] | None = None,
     ) -> None:
         self._pool = pool
         self._group_id = group_id
         self._rules_source = rules_source
         self._dead_letter_sink = dead_letter_sink
         self._record_attempts = max(1, record_attempts)
+        self._rejections = rejections or {}
 
     async def process_concurrently(
         self, records: Sequence[InboundRecord], parallelism: int
@@ -170,7 +179,11 @@ class BatchProcessor:
             return outcome
         rejected = rejected or {}
         parsed = [
-            (record, rejected.get(record_id(record)) or parse_record(record)) for record in records
+            (
+                record,
+                rejected.get(record_id(record)) or self._rejection(record) or parse_record(record),
+            )
+            for record in records
         ]
 
         async with self._pool.acquire() as connection, connection.transaction():
@@ -272,12 +285,20 @@ class BatchProcessor:
             await record_activations(connection, self._group_id, uses)
 
             if outcome.dead_letters:
+                await record_dead_letters(connection, self._group_id, outcome.dead_letters)
                 await self._dead_letter_sink(outcome.dead_letters)
 
             outcome.next_offsets = offsets_after(records, stored)
             await save_offsets(connection, self._group_id, outcome.next_offsets)
         log_handled(handled)
         return outcome
+
+    def _rejection(self, record: InboundRecord) -> DeadLetter | None:
+        found = self._rejections.get(record_id(record))
+        if found is None:
+            return None
+        error_type, reason = found
+        return DeadLetter(record, error_type, f"dead-lettered by the live consumer: {reason}")
 
 
 def _where(record: InboundRecord) -> dict[str, object]:

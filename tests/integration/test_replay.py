@@ -186,6 +186,13 @@ def events_after_change(unique: str) -> list[OrderStatusChanged]:
     return events
 
 
+def late_merchant_order(unique: str, number: int) -> OrderStatusChanged:
+    """Return a paid order of merchant c, which is registered mid-topic."""
+    return order_event(
+        "paid", order_id=f"c-{unique}-{number}", merchant_id=f"c-{unique}", customer_key="c1"
+    )
+
+
 @pytest.fixture
 async def changed_source(
     settings: CommonSettings, unique: str
@@ -194,7 +201,8 @@ async def changed_source(
 
     The change raises merchant a's rate and stops its cancellations from removing
     points, and halves merchant b's rate. It happens while the consumer runs,
-    between two halves of the topic.
+    between two halves of the topic. Merchant c is registered at the same time,
+    so the live consumer dead-lettered its order in the first half.
     """
     group = f"live-{unique}"
     async with fresh_database() as url:
@@ -209,10 +217,11 @@ async def changed_source(
             await register(pool, f"a-{unique}", 1)
             await register(pool, f"b-{unique}", 2)
             await live.app.start()
-            before = topic_events(unique)
+            before = [*topic_events(unique), late_merchant_order(unique, 1)]
             for event in before:
                 await publisher.publish(event)
             await consumed(url, group, settings.orders_topic, len(before))
+            await register(pool, f"c-{unique}", 3)
             changes = {
                 f"a-{unique}": {"points_per_unit": "3", "cancel_statuses": []},
                 f"b-{unique}": {"points_per_unit": "0.5"},
@@ -226,7 +235,7 @@ async def changed_source(
                         actor="ops@example.com",
                         changed_at=datetime(2026, 12, 2, tzinfo=UTC),
                     )
-            after = events_after_change(unique)
+            after = [*events_after_change(unique), late_merchant_order(unique, 2)]
             for event in after:
                 await publisher.publish(event)
             await consumed(url, group, settings.orders_topic, len(before) + len(after))
@@ -249,8 +258,8 @@ async def test_replay_follows_recorded_settings(
             Quiet(),
             60,
         )
-        # Naming another group as the live one leaves no activations to follow,
-        # so every record is decided with the current settings.
+        # Naming another group as the live one leaves no activations or dead letters
+        # to follow, so every record is decided with the current settings.
         current = await replay(
             replay_settings(settings, current_url, f"current-{unique}"),
             source_url,
@@ -273,12 +282,19 @@ async def test_replay_follows_recorded_settings(
     assert {row["merchant_id"]: sorted(row["versions"]) for row in versions} == {
         f"a-{unique}": [1, 2],
         f"b-{unique}": [1, 2],
+        f"c-{unique}": [1],
     }
     assert sum(recorded.outcome.next_offsets.values()) == records
-    assert recorded.settings_activations_read >= 4
+    assert recorded.settings_activations_read >= 5
+    assert recorded.live_dead_letters_read == 1
+    assert [letter.error_type for letter in recorded.outcome.dead_letters] == ["UnknownMerchant"]
     assert recorded_ledger == source_ledger
+    assert f"order:c-{unique}:c-{unique}-2" in source_ledger[0]
+    assert f"order:c-{unique}:c-{unique}-1" not in source_ledger[0]
     assert recorded.identical is True
     assert current.settings_activations_read == 0
+    assert current.live_dead_letters_read == 0
+    assert current.outcome.dead_letters == []
     assert current.identical is False
 
 
