@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.common.db import Connection
+from services.merchant_settings.errors import describe, setting_problems, unknown_settings
 from services.merchant_settings.model import MerchantSettings
 from services.merchant_settings.store import load_settings
 from services.rewarding.events import RecordedEvent
@@ -68,23 +69,16 @@ def propose(
     current: MerchantSettings, changes: Mapping[str, Any], merchant_id: str
 ) -> MerchantSettings:
     """Return ``current`` with ``changes`` applied, as the next settings version would be."""
-    unknown = sorted(set(changes) - set(MerchantSettings.model_fields) - {"version"})
-    if unknown:
-        allowed = ", ".join(sorted(set(MerchantSettings.model_fields) - {"version"}))
-        raise InvalidSettingsError(
-            f"unknown setting {', '.join(unknown)}; known settings: {allowed}"
-        )
-    merged = {**current.model_dump(), **changes, "version": current.version + 1}
-    try:
-        return MerchantSettings.model_validate(merged)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'settings'}: {item['msg']}"
-            for item in error.errors(include_url=False)
-        )
-        raise InvalidSettingsError(
-            f"proposed settings for {merchant_id} are invalid: {problems}"
-        ) from error
+    problems = unknown_settings(dict(changes))
+    if not problems:
+        merged = {**current.model_dump(), **changes, "version": current.version + 1}
+        try:
+            return MerchantSettings.model_validate(merged)
+        except ValidationError as error:
+            problems = setting_problems(error)
+    raise InvalidSettingsError(
+        f"proposed settings for {merchant_id} are invalid: {describe(problems)}"
+    )
 
 
 async def order_merchants(connection: Connection, merchant_ids: Sequence[str] | None) -> list[str]:

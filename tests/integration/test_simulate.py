@@ -89,10 +89,15 @@ async def test_simulate_writes_nothing(connection: Connection) -> None:
 
 
 async def test_invalid_settings_name_field(connection: Connection) -> None:
-    with pytest.raises(InvalidSettingsError, match="points_per_unit"):
-        await simulate(connection, {"points_per_unit": "-1"})
-    with pytest.raises(InvalidSettingsError, match="unknown setting colour"):
+    with pytest.raises(InvalidSettingsError) as caught:
+        await simulate(connection, {"points_per_unit": "-1", "amount_basis": "gross"})
+    with pytest.raises(InvalidSettingsError, match="colour: unknown setting; allowed settings"):
         await simulate(connection, {"colour": "red"})
+
+    message = str(caught.value)
+    assert "points_per_unit: '-1' is not a valid rate" in message
+    assert "amount_basis: unknown value 'gross'" in message
+    assert "Value error" not in message
 
 
 def test_cli_prints_differences(
