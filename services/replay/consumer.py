@@ -23,6 +23,7 @@ from typing import Protocol
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from services.common.errors import ConfigurationError, LoyaltyError, ServiceUnavailableError
@@ -98,6 +99,37 @@ async def caught_up(
     return done, stored, highwaters
 
 
+def _unreachable(settings: RewardingSettings, error: KafkaError) -> ServiceUnavailableError:
+    return ServiceUnavailableError(
+        f"Kafka at {settings.kafka_bootstrap_servers} is unreachable ({error!r}); start "
+        "the broker or set LOYALTY_KAFKA_BOOTSTRAP_SERVERS"
+    )
+
+
+async def require_topic(settings: RewardingSettings) -> None:
+    """Raise unless the broker is reachable and has the orders topic.
+
+    Checked before the consumer subscribes, because a broker may create a
+    subscribed topic that is missing.
+    """
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+    )
+    try:
+        await admin.start()
+        topics = set(await admin.list_topics())
+    except KafkaError as error:
+        raise _unreachable(settings, error) from error
+    finally:
+        await admin.close()
+    if settings.orders_topic not in topics:
+        raise ConfigurationError(
+            f"topic {settings.orders_topic} does not exist on "
+            f"{settings.kafka_bootstrap_servers}; set LOYALTY_ORDERS_TOPIC to the orders topic"
+        )
+
+
 async def start_consumer(settings: RewardingSettings, pool: asyncpg.Pool) -> AIOKafkaConsumer:
     """Return a started consumer of the orders topic that resumes at the offsets in ``pool``."""
     group_id, topic = settings.rewarding_group_id, settings.orders_topic
@@ -112,22 +144,12 @@ async def start_consumer(settings: RewardingSettings, pool: asyncpg.Pool) -> AIO
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         request_timeout_ms=settings.kafka_request_timeout_ms,
     )
+    await require_topic(settings)
     try:
         await consumer.start()
-        # Checked before subscribing, because a broker may create a subscribed topic.
-        topics = await consumer.topics()
     except KafkaError as error:
         await consumer.stop()
-        raise ServiceUnavailableError(
-            f"Kafka at {settings.kafka_bootstrap_servers} is unreachable ({error!r}); start "
-            "the broker or set LOYALTY_KAFKA_BOOTSTRAP_SERVERS"
-        ) from error
-    if topic not in topics:
-        await consumer.stop()
-        raise ConfigurationError(
-            f"topic {topic} does not exist on {settings.kafka_bootstrap_servers}; "
-            "set LOYALTY_ORDERS_TOPIC to the orders topic"
-        )
+        raise _unreachable(settings, error) from error
     consumer.subscribe(
         [topic], listener=SeekToStoredOffsets(lambda: pool, group_id, lambda: consumer)
     )

@@ -9,7 +9,12 @@ from services.common.db import create_pool, describe_database
 from services.common.errors import ConfigurationError
 from services.common.settings import RewardingSettings
 from services.merchant_settings.rules_source import StoredSettingsRulesSource
-from services.replay.consumer import ReplayListener, ReplayOutcome, consume_until_caught_up
+from services.replay.consumer import (
+    ReplayListener,
+    ReplayOutcome,
+    consume_until_caught_up,
+    require_topic,
+)
 from services.replay.digest import LedgerDigest, ledger_digest
 from services.replay.recorded_rules import (
     LiveHistory,
@@ -70,6 +75,8 @@ async def replay(
             f"the source and target database are both {describe_database(target_url)}; "
             "pass another --database-url"
         )
+    # Checked first, so that a replay that cannot start leaves no new database behind.
+    await require_topic(settings)
     await create_and_migrate(target_url)
 
     pool = await create_pool(target_url, max_size=2)

@@ -12,12 +12,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 
 from schemas.orders import OrderStatusChanged
 from services.common.db import create_pool
-from services.common.errors import ConfigurationError
+from services.common.errors import ConfigurationError, ServiceUnavailableError
 from services.common.settings import CommonSettings, IngestSettings, RewardingSettings
+from services.devstack.database import database_name, with_database
 from services.ingest.publisher import OrderEventPublisher
 from services.merchant_settings.store import change_settings
 from services.replay.run import ReplayResult, replay
@@ -385,15 +387,44 @@ async def test_replay_refuses_live_group(settings: CommonSettings) -> None:
         )
 
 
+async def database_exists(url: str) -> bool:
+    admin = await asyncpg.connect(with_database(url, "postgres"))
+    try:
+        found = await admin.fetchval(
+            "SELECT 1 FROM pg_database WHERE datname = $1", database_name(url)
+        )
+    finally:
+        await admin.close()
+    return found is not None
+
+
 async def test_replay_names_missing_topic(settings: CommonSettings, unique: str) -> None:
-    async with fresh_database() as target_url:
-        with pytest.raises(ConfigurationError, match=f"topic missing-{unique} does not exist"):
-            await replay(
-                replay_settings(
-                    settings, target_url, f"replay-{unique}", orders_topic=f"missing-{unique}"
-                ),
-                None,
-                "loyalty-rewarding",
-                Quiet(),
-                60,
-            )
+    target_url = with_database(settings.database_url, f"replay_missing_{unique}")
+    with pytest.raises(ConfigurationError, match=f"topic missing-{unique} does not exist"):
+        await replay(
+            replay_settings(
+                settings, target_url, f"replay-{unique}", orders_topic=f"missing-{unique}"
+            ),
+            None,
+            "loyalty-rewarding",
+            Quiet(),
+            60,
+        )
+
+    assert not await database_exists(target_url)
+
+
+async def test_replay_names_unreachable_broker(settings: CommonSettings, unique: str) -> None:
+    target_url = with_database(settings.database_url, f"replay_no_broker_{unique}")
+    with pytest.raises(ServiceUnavailableError, match=r"Kafka at 127\.0\.0\.1:1 is unreachable"):
+        await replay(
+            replay_settings(
+                settings, target_url, f"replay-{unique}", kafka_bootstrap_servers="127.0.0.1:1"
+            ),
+            None,
+            "loyalty-rewarding",
+            Quiet(),
+            60,
+        )
+
+    assert not await database_exists(target_url)
