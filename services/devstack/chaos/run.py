@@ -16,7 +16,7 @@ import asyncpg
 
 from schemas.orders import OrderStatusChanged
 from services.common.kafka import create_topics
-from services.common.settings import CommonSettings
+from services.common.settings import CommonSettings, RewardingSettings
 from services.common.topic_reader import read_topic
 from services.devstack.chaos.checks import actual_ledgers, send_poison, wait_drained
 from services.devstack.chaos.emails import EmailPipeline
@@ -26,16 +26,23 @@ from services.devstack.chaos.processes import ServiceProcess
 from services.devstack.chaos.sender import WebhookSender
 from services.devstack.chaos.summary import ChaosSummary
 from services.devstack.chaos.workload import build_workload
-from services.devstack.database import drop_database, recreate_database, with_database
+from services.devstack.database import (
+    database_name,
+    drop_database,
+    recreate_database,
+    with_database,
+)
 from services.devstack.lightspeed_fixtures import Shop
 from services.devstack.ports import free_port, wait_for_port
 from services.devstack.tansu import TANSU_CLIENT_ENVIRONMENT, start_tansu
+from services.replay.run import replay
 from services.store import migrate
 from services.store.merchants import Merchant, add_merchant
 
 logger = logging.getLogger(__name__)
 
 GROUP_ID = "loyalty-rewarding-chaos"
+REPLAY_GROUP_ID = "loyalty-replay-chaos"
 SHUTDOWN_TIMEOUT_SECONDS = 5.0
 
 
@@ -232,6 +239,7 @@ async def _exercise(
         if (record.partition, record.offset) not in poison
     ]
     actual, balances = await actual_ledgers(database_url)
+    replay_identical = await _replay_identical(settings, database_url, options.drain_timeout)
     lost, duplicated, differing = compare(expected_ledgers(events), actual)
     balance_errors = sum(
         1
@@ -271,8 +279,41 @@ async def _exercise(
         ledgers_differing=differing,
         balances_differing=balance_errors,
         emails=email_count,
+        replay_identical=replay_identical,
         logs=str(logs),
     )
+
+
+class _NoProgress:
+    def progress(self, consumed: int, end: int | None) -> None:
+        pass
+
+
+async def _replay_identical(
+    settings: CommonSettings, database_url: str, timeout_seconds: float
+) -> bool:
+    """Replay the orders topic into a new database and return whether the ledgers are identical."""
+    target = with_database(database_url, f"{database_name(database_url)}_replay")
+    replay_settings = RewardingSettings(
+        **{
+            **settings.model_dump(),
+            "database_url": target,
+            "kafka_session_timeout_ms": int(
+                TANSU_CLIENT_ENVIRONMENT["LOYALTY_KAFKA_SESSION_TIMEOUT_MS"]
+            ),
+            "kafka_heartbeat_interval_ms": int(
+                TANSU_CLIENT_ENVIRONMENT["LOYALTY_KAFKA_HEARTBEAT_INTERVAL_MS"]
+            ),
+        },
+        rewarding_group_id=REPLAY_GROUP_ID,
+    )
+    try:
+        result = await replay(
+            replay_settings, database_url, GROUP_ID, _NoProgress(), timeout_seconds
+        )
+    finally:
+        await drop_database(target)
+    return result.identical is True
 
 
 async def _register(database_url: str, shop: Shop) -> None:

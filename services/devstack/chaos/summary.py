@@ -33,6 +33,7 @@ class ChaosSummary:
     ledgers_differing: int
     balances_differing: int
     emails: EmailCount | None
+    replay_identical: bool
     logs: str
     seconds: float = 0.0
 
@@ -58,6 +59,7 @@ class ChaosSummary:
                 "emails cancelled for awards that kept points",
             ),
             (self.poison_not_dead_lettered == 0, "a poison record was not dead-lettered"),
+            (self.replay_identical, "a replay into a new database gave another ledger"),
             (self.dead_letters == self.poison_sent, "dead letters besides the poison records"),
             (
                 all(code == 0 for code in self.sigterm_exit_codes),
@@ -99,6 +101,9 @@ class ChaosSummary:
             f"  ledgers differing:     {self.ledgers_differing}, "
             f"balances differing: {self.balances_differing}",
             f"  {emails}",
+            "  replay:                "
+            + ("identical ledger" if self.replay_identical else "another ledger")
+            + " from the topic in a new database",
             f"  logs:                  {self.logs}",
             f"  result:                {result}",
         ]
