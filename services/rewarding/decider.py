@@ -68,8 +68,10 @@ def _decide_status(
         and rules.earning_enabled
     ):
         award = _award(event, rules)
-    # model_construct skips re-validating the order, which was validated on arrival.
-    applied = OrderStatusApplied.model_construct(
+    # The constructor checks that order and rules are instances of their models and
+    # keeps them as they are (pydantic's default revalidate_instances="never"). It
+    # is faster than model_construct, which iterates every field in Python.
+    applied = OrderStatusApplied(
         event_id=derive_event_id("OrderStatusApplied", str(event.event_id)),
         order=event,
         rule_version=rules.version,

@@ -247,6 +247,7 @@ class BatchProcessor:
                         record_rules.version,
                     )
                 )
+                metadata = trace_metadata(record.headers)
                 decided = decide(
                     state,
                     item,
@@ -265,7 +266,7 @@ class BatchProcessor:
                             merchant_id=item.merchant_id,
                             customer_key=_customer_key(event, item, state),
                             event=event,
-                            metadata=trace_metadata(record.headers),
+                            metadata=metadata,
                         )
                     )
                 states[item.stream_id] = state

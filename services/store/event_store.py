@@ -123,7 +123,7 @@ async def _insert(connection: Connection, events: Sequence[NewEvent]) -> list[in
             [event.merchant_id for event in events],
             [event.customer_key for event in events],
             [event.event.model_dump_json() for event in events],
-            [json.dumps(event.metadata) for event in events],
+            [json.dumps(event.metadata) if event.metadata else "{}" for event in events],
         )
     except asyncpg.UniqueViolationError as error:
         raise ConcurrencyError(str(error)) from error
