@@ -12,7 +12,7 @@ from services.rewarding.rules_source import RulesRequest, per_merchant
 
 
 class StoredSettingsRulesSource:
-    """Decides each record with its merchant's current settings, read in the batch's transaction.
+    """Source of each record's rules: its merchant's current settings, read in the batch.
 
     A settings change applies from the next batch on. The processor records, per
     partition and merchant, the offset from which each settings version was used

@@ -79,7 +79,7 @@ async def load_live_history(connection: Connection, group_id: str, topic: str) -
 
 
 class RecordedRulesSource:
-    """Rules of the version the live group used for each record; current settings otherwise."""
+    """Source of the rules the live group used for each record, or of the current settings."""
 
     def __init__(self, recorded: RecordedSettings) -> None:
         self._recorded = recorded

@@ -1,4 +1,4 @@
-"""Which settings version a consumer group decided each partition's records with.
+"""Settings activations: the settings version each partition's records were decided with.
 
 An activation means: from ``from_offset`` on, the group decided the merchant's
 records on this partition with settings ``version``, until the key's next
